@@ -1,0 +1,96 @@
+// The one interface every tracking backend implements. Code above `tracking/` talks to a `Store`
+// and never asks which backend it has (MLflow's own `AbstractStore` idea): `rest/` speaks MLflow's
+// REST API, `sqlite/` writes MLflow's own SQLite schema.
+
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+export type LifecycleStage = 'active' | 'deleted';
+
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+export interface Param {
+  key: string;
+  value: string;
+}
+
+/** One metric point. `value` may be NaN or ±Infinity; each backend encodes those as MLflow does. */
+export interface Metric {
+  key: string;
+  value: number;
+  /** milliseconds since the epoch */
+  timestamp: number;
+  step: number;
+}
+
+export interface Experiment {
+  experimentId: string;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: LifecycleStage;
+}
+
+export interface RunInfo {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  status: RunStatus;
+  startTime: number;
+  endTime?: number;
+  artifactUri: string;
+  lifecycleStage: LifecycleStage;
+}
+
+export interface Run {
+  info: RunInfo;
+  tags: Record<string, string>;
+  params: Record<string, string>;
+}
+
+export interface CreateRunRequest {
+  experimentId: string;
+  runName: string;
+  /** milliseconds since the epoch; always sent (MLflow stores 0 when it is missing) */
+  startTime: number;
+  userId: string;
+  tags: Tag[];
+}
+
+export interface Batch {
+  metrics?: Metric[];
+  params?: Param[];
+  tags?: Tag[];
+}
+
+export interface RunUpdate {
+  status: RunStatus;
+  endTime: number;
+}
+
+/** Per-call options. `signal` aborts a call (and its retries) that has taken too long. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface Store {
+  /** Where the store writes, fit to print: credentials are redacted. */
+  readonly displayUri: string;
+  /** The value a wrapped command gets as MLFLOW_TRACKING_URI. */
+  readonly trackingUri: string;
+
+  getExperiment(experimentId: string, options?: CallOptions): Promise<Experiment | undefined>;
+  getExperimentByName(name: string, options?: CallOptions): Promise<Experiment | undefined>;
+  /** Creates the experiment and returns its id. */
+  createExperiment(name: string, options?: CallOptions): Promise<string>;
+
+  createRun(request: CreateRunRequest, options?: CallOptions): Promise<RunInfo>;
+  /** undefined when no run has that id. */
+  getRun(runId: string, options?: CallOptions): Promise<Run | undefined>;
+  /** Any number of entries: the backend splits them to fit its limits. */
+  logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void>;
+  updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void>;
+
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
+}

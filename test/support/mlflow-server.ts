@@ -1,0 +1,84 @@
+// Starts a real `mlflow server` (the pinned release in .venv) on a free loopback port, with a
+// SQLite backend and served artifacts in a fresh temporary folder.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.ts';
+import { venvBin } from './paths.ts';
+
+export interface MlflowServer {
+  uri: string;
+  dir: string;
+  port: number;
+  /** Stops the server (SIGTERM, then SIGKILL) and leaves its folder. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and folder, after `stop`. */
+  restart(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Extra arguments for `mlflow server`, e.g. ['--app-name', 'basic-auth']. */
+  args?: string[];
+  env?: Record<string, string>;
+  dir?: string;
+}
+
+export async function startMlflowServer(options: ServerOptions = {}): Promise<MlflowServer> {
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-server-'));
+  const port = await freePort();
+  const uri = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const log = fs.openSync(path.join(dir, 'server.log'), 'a');
+    child = spawn(
+      path.join(venvBin, 'mlflow'),
+      [
+        'server',
+        '--host', '127.0.0.1',
+        '--port', String(port),
+        '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`,
+        '--artifacts-destination', path.join(dir, 'mlartifacts'),
+        '--workers', '1',
+        ...(options.args ?? []),
+      ],
+      { cwd: dir, stdio: ['ignore', log, log], env: { ...process.env, ...options.env }, detached: true },
+    );
+    fs.closeSync(log);
+    await waitUntilHealthy(uri, child, path.join(dir, 'server.log'));
+  };
+
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    process.kill(-running.pid!, 'SIGTERM');
+    const timer = setTimeout(() => {
+      try { process.kill(-running.pid!, 'SIGKILL'); } catch { /* already gone */ }
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  return { uri, dir, port, stop, restart: start };
+}
+
+async function waitUntilHealthy(uri: string, child: ChildProcess, logPath: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`mlflow server exited with ${child.exitCode}:\n${fs.readFileSync(logPath, 'utf8').slice(-3000)}`);
+    }
+    try {
+      const response = await fetch(`${uri}/health`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`mlflow server at ${uri} did not become healthy:\n${fs.readFileSync(logPath, 'utf8').slice(-3000)}`);
+}

@@ -1,0 +1,52 @@
+// Asks the real MLflow Python client (in .venv) what a tracking store holds. Each call is one
+// Python process (~2 s of imports), so a test gathers what it needs in as few calls as it can.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { repoRoot, venvBin } from './paths.ts';
+
+const inspector = path.join(repoRoot, 'test', 'support', 'inspect_mlflow.py');
+
+export interface PyRun {
+  info: {
+    run_id: string;
+    run_name: string;
+    experiment_id: string;
+    status: string;
+    start_time: number;
+    end_time: number | null;
+    artifact_uri: string;
+    lifecycle_stage: string;
+    user_id: string;
+  };
+  tags: Record<string, string>;
+  params: Record<string, string>;
+  metrics: Record<string, number | string>;
+  /** Every point of every metric, in the order MLflow returns them. */
+  history: Record<string, { value: number | string; step: number; timestamp: number }[]>;
+  artifacts: string[];
+}
+
+export interface PyQuery {
+  /** Runs whose ids are listed. */
+  runIds?: string[];
+  /** All runs in these experiments (ids), newest first. */
+  experimentIds?: string[];
+  /** Experiments by name, with their ids. */
+  experimentNames?: string[];
+  withHistory?: boolean;
+  withArtifacts?: boolean;
+}
+
+export interface PyAnswer {
+  runs: PyRun[];
+  experiments: Record<string, { experiment_id: string; artifact_location: string; lifecycle_stage: string } | null>;
+}
+
+export function inspectMlflow(trackingUri: string, query: PyQuery, env: Record<string, string> = {}): PyAnswer {
+  const out = execFileSync(path.join(venvBin, 'python'), [inspector, trackingUri, JSON.stringify(query)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  return JSON.parse(out) as PyAnswer;
+}
