@@ -1,0 +1,310 @@
+// The embedded store: writes MLflow's own SQLite schema directly, with the semantics of MLflow's
+// SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py in the pinned release), so that the
+// Python client, `mlflow ui` and this store can share one mlflow.db.
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { TrackingError } from '../errors.ts';
+import type { Batch, CallOptions, CreateRunRequest, Experiment, LifecycleStage, Param, Run, RunInfo, RunStatus, RunUpdate, Store, Tag } from '../store.ts';
+import { Connection, isConstraintViolation } from './connection.ts';
+import { prepareDatabase } from './create.ts';
+import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
+import { insertMetrics } from './metrics.ts';
+import {
+  changedParamsError,
+  checkParamKeysUnique,
+  invalid,
+  parseExperimentId,
+  validateExperimentName,
+  validateMetric,
+  validateParam,
+  validateRunId,
+  validateTag,
+} from './validation.ts';
+
+export interface SqliteStoreOptions {
+  /**
+   * Where new experiments keep artifacts: a URI (`s3://...`, `mlflow-artifacts:/`) or a path,
+   * relative to the database's folder. Default: `mlruns` beside the database (see location.ts).
+   */
+  artifactRoot?: string;
+}
+
+const RUN_NAME_TAG = 'mlflow.runName';
+// Points written per transaction: short enough that other writers wait little for the lock.
+const METRICS_PER_TRANSACTION = 5000;
+
+const RUN_COLUMNS =
+  'run_uuid, name, experiment_id, status, start_time, end_time, artifact_uri, lifecycle_stage';
+const EXPERIMENT_COLUMNS = 'experiment_id, name, artifact_location, lifecycle_stage';
+
+interface RunRow {
+  run_uuid: string;
+  name: string | null;
+  experiment_id: number;
+  status: RunStatus;
+  start_time: number | null;
+  end_time: number | null;
+  artifact_uri: string | null;
+  lifecycle_stage: LifecycleStage;
+}
+
+interface ExperimentRow {
+  experiment_id: number;
+  name: string;
+  artifact_location: string | null;
+  lifecycle_stage: LifecycleStage;
+}
+
+/** Opens (on first use: creates) the MLflow database at `dbPath`. Nothing is read until a call. */
+export function openSqliteStore(dbPath: string, options: SqliteStoreOptions = {}): Store {
+  return new SqliteStore(path.resolve(dbPath), options);
+}
+
+class SqliteStore implements Store {
+  readonly displayUri: string;
+  readonly trackingUri: string;
+  readonly #dbPath: string;
+  readonly #artifactRoot: string;
+  #ready: Promise<Connection> | undefined;
+
+  constructor(dbPath: string, options: SqliteStoreOptions) {
+    this.#dbPath = dbPath;
+    this.#artifactRoot = resolveArtifactRoot(dbPath, options.artifactRoot);
+    this.trackingUri = sqliteUri(dbPath);
+    this.displayUri = this.trackingUri;
+  }
+
+  async getExperiment(experimentId: string, options: CallOptions = {}): Promise<Experiment | undefined> {
+    const id = parseExperimentId(experimentId);
+    const db = await this.#connection();
+    const row = await db.read(
+      () => db.statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?`).get(id),
+      options.signal,
+    );
+    return row && toExperiment(row as unknown as ExperimentRow);
+  }
+
+  async getExperimentByName(name: string, options: CallOptions = {}): Promise<Experiment | undefined> {
+    const db = await this.#connection();
+    const row = await db.read(
+      () => db.statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?`).get(name),
+      options.signal,
+    );
+    return row && toExperiment(row as unknown as ExperimentRow);
+  }
+
+  async createExperiment(name: string, options: CallOptions = {}): Promise<string> {
+    validateExperimentName(name);
+    const db = await this.#connection();
+    return db.write(() => {
+      const now = Date.now();
+      let id: number;
+      try {
+        id = Number(
+          db
+            .statement('INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, ?)')
+            .run(name, 'active', now, now).lastInsertRowid,
+        );
+      } catch (error) {
+        if (!isConstraintViolation(error)) throw error;
+        // The name is unique among deleted experiments too, as in MLflow.
+        throw new TrackingError(`Experiment(name=${name}) already exists. Error: ${(error as Error).message}`, 'RESOURCE_ALREADY_EXISTS', {
+          cause: error,
+        });
+      }
+      // As MLflow: the id is known only once inserted, and the default location derives from it.
+      db.statement('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?').run(
+        appendToUriPath(this.#artifactRoot, String(id)),
+        id,
+      );
+      return String(id);
+    }, options.signal);
+  }
+
+  async createRun(request: CreateRunRequest, options: CallOptions = {}): Promise<RunInfo> {
+    const experimentId = parseExperimentId(request.experimentId);
+    const tagName = request.tags.find((tag) => tag.key === RUN_NAME_TAG)?.value;
+    if (request.runName && tagName && request.runName !== tagName) {
+      throw invalid(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${request.runName}', mlflow.runName='${tagName}').`,
+      );
+    }
+    // MLflow would make up a name here; mlrun always has one (stage name or command).
+    const runName = request.runName || tagName;
+    if (!runName) throw invalid('A run name is required.');
+    const tags: Tag[] = tagName === undefined ? [...request.tags, { key: RUN_NAME_TAG, value: runName }] : request.tags;
+
+    const db = await this.#connection();
+    return db.write(() => {
+      const experiment = db
+        .statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?`)
+        .get(experimentId) as unknown as ExperimentRow | undefined;
+      if (!experiment) throw new TrackingError(`No Experiment with id=${experimentId} exists`, 'RESOURCE_DOES_NOT_EXIST');
+      if (experiment.lifecycle_stage !== 'active') {
+        throw invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycle_stage}.`);
+      }
+      const runId = randomUUID().replaceAll('-', '');
+      const artifactUri = appendToUriPath(experiment.artifact_location ?? '', runId, 'artifacts');
+      // The columns MLflow's create_run fills, with its values (source_* are left for tags).
+      db.statement(
+        `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time,
+          source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
+         VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`,
+      ).run(runId, runName, request.userId, request.startTime, artifactUri, experimentId);
+      upsertTags(db, runId, tags);
+      return {
+        runId,
+        experimentId: String(experimentId),
+        runName,
+        status: 'RUNNING',
+        startTime: request.startTime,
+        artifactUri,
+        lifecycleStage: 'active',
+      };
+    }, options.signal);
+  }
+
+  async getRun(runId: string, options: CallOptions = {}): Promise<Run | undefined> {
+    const db = await this.#connection();
+    return db.read(() => {
+      const row = db.statement(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_uuid = ?`).get(runId);
+      if (!row) return undefined;
+      return {
+        info: toRunInfo(row as unknown as RunRow),
+        tags: keyValues(db.statement('SELECT "key", value FROM tags WHERE run_uuid = ?').all(runId)),
+        params: keyValues(db.statement('SELECT "key", value FROM params WHERE run_uuid = ?').all(runId)),
+      };
+    }, options.signal);
+  }
+
+  async logBatch(runId: string, batch: Batch, options: CallOptions = {}): Promise<void> {
+    // Everything is checked before anything is written, as MLflow's log_batch does.
+    validateRunId(runId);
+    const metrics = batch.metrics ?? [];
+    const validKeys = new Set<string>();
+    metrics.forEach((metric, index) => validateMetric(metric, index, validKeys));
+    const params = (batch.params ?? []).map(validateParam);
+    const tags = (batch.tags ?? []).map(validateTag);
+    checkParamKeysUnique(params);
+
+    const db = await this.#connection();
+    // MLflow's log_batch is not atomic either: params, then metrics, then tags, each committed.
+    let first = true;
+    for (let start = 0; first || start < metrics.length; start += METRICS_PER_TRANSACTION) {
+      const chunk = metrics.slice(start, start + METRICS_PER_TRANSACTION);
+      const withParamsAndTags = first;
+      await db.write(() => {
+        checkRunIsActive(db, runId);
+        if (withParamsAndTags) insertParams(db, runId, params);
+        if (chunk.length) insertMetrics(db, runId, chunk);
+        if (withParamsAndTags) upsertTags(db, runId, tags);
+      }, options.signal);
+      first = false;
+    }
+  }
+
+  async updateRun(runId: string, update: RunUpdate, options: CallOptions = {}): Promise<void> {
+    const db = await this.#connection();
+    await db.write(() => {
+      checkRunIsActive(db, runId);
+      db.statement('UPDATE runs SET status = ?, end_time = ? WHERE run_uuid = ?').run(update.status, update.endTime, runId);
+    }, options.signal);
+  }
+
+  async close(): Promise<void> {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    const connection = await ready?.catch(() => undefined);
+    connection?.close();
+  }
+
+  /** The connection, opened and the database prepared on the first call. */
+  #connection(): Promise<Connection> {
+    this.#ready ??= this.#open().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #open(): Promise<Connection> {
+    let connection: Connection | undefined;
+    try {
+      // MLflow creates the database's folder as well.
+      fs.mkdirSync(path.dirname(this.#dbPath), { recursive: true });
+      connection = new Connection(this.#dbPath);
+      await prepareDatabase(connection, this.#artifactRoot);
+      return connection;
+    } catch (error) {
+      connection?.close();
+      if (error instanceof TrackingError) throw error;
+      throw new TrackingError(`cannot open ${this.#dbPath}: ${(error as Error).message}`, 'INTERNAL_ERROR', { cause: error });
+    }
+  }
+}
+
+function resolveArtifactRoot(dbPath: string, root: string | undefined): string {
+  if (root === undefined) return defaultArtifactRoot(dbPath);
+  return /^[a-z][a-z0-9+.-]*:/i.test(root) ? root : path.resolve(path.dirname(dbPath), root);
+}
+
+function checkRunIsActive(db: Connection, runId: string): void {
+  const row = db.statement('SELECT lifecycle_stage FROM runs WHERE run_uuid = ?').get(runId);
+  if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+  if (row.lifecycle_stage !== 'active') {
+    throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle_stage)}.`);
+  }
+}
+
+/** Params are write-once: the same value again is a no-op, another value an error. */
+function insertParams(db: Connection, runId: string, params: Param[]): void {
+  const existing = db.statement('SELECT value FROM params WHERE run_uuid = ? AND "key" = ?');
+  const insert = db.statement('INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)');
+  const fresh: Param[] = [];
+  const changed: { key: string; old_value: string; new_value: string }[] = [];
+  for (const param of params) {
+    const row = existing.get(runId, param.key);
+    if (!row) fresh.push(param);
+    else if (row.value !== param.value) changed.push({ key: param.key, old_value: String(row.value), new_value: param.value });
+  }
+  if (changed.length) throw changedParamsError(runId, changed);
+  for (const param of fresh) insert.run(param.key, param.value, runId);
+}
+
+/** Tags are upserts, the last value of a key wins; `mlflow.runName` also renames the run. */
+function upsertTags(db: Connection, runId: string, tags: Tag[]): void {
+  const upsert = db.statement(
+    'INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value',
+  );
+  for (const tag of tags) {
+    upsert.run(tag.key, tag.value, runId);
+    if (tag.key === RUN_NAME_TAG) db.statement('UPDATE runs SET name = ? WHERE run_uuid = ?').run(tag.value, runId);
+  }
+}
+
+function keyValues(rows: Record<string, unknown>[]): Record<string, string> {
+  return Object.fromEntries(rows.map((row) => [String(row.key), String(row.value ?? '')]));
+}
+
+function toExperiment(row: ExperimentRow): Experiment {
+  return {
+    experimentId: String(row.experiment_id),
+    name: row.name,
+    artifactLocation: row.artifact_location ?? '',
+    lifecycleStage: row.lifecycle_stage,
+  };
+}
+
+function toRunInfo(row: RunRow): RunInfo {
+  return {
+    runId: row.run_uuid,
+    experimentId: String(row.experiment_id),
+    runName: row.name ?? '',
+    status: row.status,
+    startTime: row.start_time ?? 0,
+    ...(row.end_time === null ? {} : { endTime: row.end_time }),
+    artifactUri: row.artifact_uri ?? '',
+    lifecycleStage: row.lifecycle_stage,
+  };
+}
