@@ -1,0 +1,32 @@
+// Makes URIs and messages fit to print: nothing printed, logged, tagged or stored may hold a secret.
+
+const REDACTED = '***';
+
+// `scheme://userinfo@`: the greedy class stops at the authority's end, so an unencoded `@` inside a
+// password is still covered up to the last `@` before the host.
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i;
+
+// Query parameters that carry credentials: tokens, passwords, API keys, and the signatures and
+// credentials of presigned S3/GCS/Azure URLs (X-Amz-Signature, X-Goog-Credential, sig, ...).
+const SECRET_PARAM = /([?&;])([^=&#;]*(?:token|password|passwd|secret|key|sig|signature|credential)[^=&#;]*)=[^&#;]*/gi;
+
+/** `uri` with its userinfo replaced by `***@` and the values of secret-looking query params by `***`. */
+export function redactUri(uri: string): string {
+  return uri.replace(USERINFO, `$1${REDACTED}@`).replace(SECRET_PARAM, `$1$2=${REDACTED}`);
+}
+
+/** `text` with every occurrence of each known secret (also in its percent-encoded form) replaced. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (!secret) continue;
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
+  }
+  // Longest first, so `user:password` is replaced whole before `password` alone.
+  let result = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    result = result.split(form).join(REDACTED);
+  }
+  return result;
+}

@@ -1,0 +1,118 @@
+// Turns HTTP answers and network failures into one-line TrackingErrors, as the Python client's
+// `verify_rest_response` does: MLflow's JSON body when there is one, else a code from the status.
+import { TrackingError } from '../errors.ts';
+
+/** `HTTP_STATUS_TO_ERROR_CODE` in mlflow/exceptions.py; any other status is INTERNAL_ERROR. */
+const HTTP_STATUS_TO_ERROR_CODE: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'ENDPOINT_NOT_FOUND',
+  409: 'ALREADY_EXISTS',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL_ERROR',
+  501: 'NOT_IMPLEMENTED',
+  503: 'TEMPORARILY_UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+// A gateway's own error page means the request never reached MLflow: treat it like a refused
+// connection, so callers fall back as they do when the server is down. (A 503 is left out: MLflow
+// itself answers 503 in plain text, e.g. for artifacts on a --no-serve-artifacts server.)
+const GATEWAY_STATUSES = new Set([502, 504]);
+
+const MAX_DETAIL_CHARS = 1000;
+
+export function errorCodeForStatus(status: number): string {
+  return HTTP_STATUS_TO_ERROR_CODE[status] ?? 'INTERNAL_ERROR';
+}
+
+export interface Attempted {
+  /** e.g. `POST http://host:5000/api/2.0/mlflow/runs/create`, already redacted */
+  request: string;
+  attempts: number;
+  scrub: (text: string) => string;
+}
+
+/** The error for a non-2xx answer whose body is `body`. */
+export function httpError(status: number, statusText: string, body: string, at: Attempted): TrackingError {
+  const mlflow = parseMlflowError(body);
+  const code = mlflow?.error_code ?? errorCodeForStatus(status);
+  const detail = mlflow ? mlflow.message : describeBody(body, statusText);
+  const message = oneLine(at.scrub(`${at.request} failed with HTTP ${status} ${code}${after(at.attempts)}: ${detail}`));
+  return new TrackingError(message, code, { httpStatus: status, unreachable: !mlflow && GATEWAY_STATUSES.has(status) });
+}
+
+/** The error when no answer came: refused, reset, timed out, DNS, TLS. */
+export function networkError(cause: unknown, at: Attempted): TrackingError {
+  const message = oneLine(at.scrub(`${at.request} failed: cannot reach the server (${describeNetworkError(cause)})${after(at.attempts)}`));
+  return new TrackingError(message, 'TEMPORARILY_UNAVAILABLE', { unreachable: true, cause });
+}
+
+/** The error when the caller's signal ended the call; `last` is the failure being retried, if any. */
+export function abortedError(last: string | undefined, at: Attempted, cause: unknown): TrackingError {
+  const why = last ? `; last failure: ${last}` : '';
+  const message = oneLine(at.scrub(`${at.request} was abandoned: no answer in the time allowed${after(at.attempts)}${why}`));
+  return new TrackingError(message, 'DEADLINE_EXCEEDED', { unreachable: true, cause });
+}
+
+export function describeNetworkError(cause: unknown): string {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': return 'connection reset';
+    case 'EPIPE': return 'connection closed while sending';
+    case 'ETIMEDOUT':
+    case 'ECONNABORTED': return 'timed out waiting for the server (MLFLOW_HTTP_REQUEST_TIMEOUT)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return 'host name not found';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH': return 'no route to host';
+  }
+  if (isTlsError(cause)) {
+    // Node appends advice about its own flags after a ';', which means nothing to an mlrun user.
+    const reason = messageOf(cause).split(';')[0];
+    return `TLS: ${reason} (${String(code)}); see MLFLOW_TRACKING_SERVER_CERT_PATH or MLFLOW_TRACKING_INSECURE_TLS`;
+  }
+  return typeof code === 'string' ? `${code}: ${messageOf(cause)}` : messageOf(cause);
+}
+
+/** Certificate and handshake failures: retrying them would only repeat the same answer. */
+export function isTlsError(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
+}
+
+function parseMlflowError(body: string): { error_code: string; message: string } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && typeof (parsed as { error_code?: unknown }).error_code === 'string') {
+      const { error_code, message } = parsed as { error_code: string; message?: unknown };
+      return { error_code, message: typeof message === 'string' ? message : '' };
+    }
+  } catch {
+    // not JSON: a proxy's page or plain text
+  }
+  return undefined;
+}
+
+function describeBody(body: string, statusText: string): string {
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(body)?.[1];
+  const text = title ?? (/^\s*</.test(body) ? '' : body);
+  const shown = text.trim() ? `'${text.trim()}'` : 'no MLflow error in the body';
+  return `${statusText ? `${statusText}, ` : ''}${shown}`;
+}
+
+function after(attempts: number): string {
+  return attempts > 1 ? ` after ${attempts} attempts` : '';
+}
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_DETAIL_CHARS ? `${flat.slice(0, MAX_DETAIL_CHARS - 1)}…` : flat;
+}

@@ -1,0 +1,86 @@
+// The Store over MLflow's REST API (/api/2.0/mlflow/...), as mlflow/store/tracking/rest_store.py
+// speaks it.
+import { isNotFound } from '../errors.ts';
+import type { Batch, CallOptions, CreateRunRequest, Experiment, Run, RunInfo, RunUpdate, Store } from '../store.ts';
+import { splitBatch } from './batch.ts';
+import { RestClient, type Json } from './client.ts';
+import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch } from './codec.ts';
+
+const API = '/api/2.0/mlflow';
+
+/** @throws TrackingError INVALID_PARAMETER_VALUE when the URI or an MLFLOW_* setting is wrong. */
+export function createRestStore(uri: string, env: NodeJS.ProcessEnv): Store {
+  return new RestStore(uri, env);
+}
+
+class RestStore implements Store {
+  readonly displayUri: string;
+  /** As given, credentials included: a Python stage needs them to reach the same server. */
+  readonly trackingUri: string;
+  readonly #client: RestClient;
+
+  constructor(uri: string, env: NodeJS.ProcessEnv) {
+    this.#client = new RestClient(uri, env);
+    this.trackingUri = uri;
+    this.displayUri = this.#client.displayUri;
+  }
+
+  async getExperiment(experimentId: string, options?: CallOptions): Promise<Experiment | undefined> {
+    const answer = await orUndefined(this.#client.get(`${API}/experiments/get`, { experiment_id: experimentId }, options?.signal));
+    return answer && decodeExperiment(answer.experiment as Json);
+  }
+
+  async getExperimentByName(name: string, options?: CallOptions): Promise<Experiment | undefined> {
+    const answer = await orUndefined(this.#client.get(`${API}/experiments/get-by-name`, { experiment_name: name }, options?.signal));
+    return answer && decodeExperiment(answer.experiment as Json);
+  }
+
+  async createExperiment(name: string, options?: CallOptions): Promise<string> {
+    const answer = await this.#client.post(`${API}/experiments/create`, { name }, options?.signal);
+    return String(answer.experiment_id);
+  }
+
+  async createRun(request: CreateRunRequest, options?: CallOptions): Promise<RunInfo> {
+    const answer = await this.#client.post(
+      `${API}/runs/create`,
+      {
+        experiment_id: request.experimentId,
+        run_name: request.runName,
+        start_time: request.startTime,
+        user_id: request.userId,
+        tags: request.tags.map(({ key, value }) => ({ key, value })),
+      },
+      options?.signal,
+    );
+    return decodeRunInfo((answer.run as { info: Json }).info);
+  }
+
+  async getRun(runId: string, options?: CallOptions): Promise<Run | undefined> {
+    const answer = await orUndefined(this.#client.get(`${API}/runs/get`, { run_id: runId }, options?.signal));
+    return answer && decodeRun(answer.run as Json);
+  }
+
+  async logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void> {
+    // One request at a time, in order: a later tag value must land after an earlier one.
+    for (const chunk of splitBatch(runId, batch)) {
+      await this.#client.post(`${API}/runs/log-batch`, encodeBatch(runId, chunk), options?.signal);
+    }
+  }
+
+  async updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void> {
+    await this.#client.post(`${API}/runs/update`, { run_id: runId, status: update.status, end_time: update.endTime }, options?.signal);
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}
+
+async function orUndefined(answer: Promise<Json>): Promise<Json | undefined> {
+  try {
+    return await answer;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
