@@ -22,6 +22,8 @@ export interface ServerOptions {
   args?: string[];
   env?: Record<string, string>;
   dir?: string;
+  /** Let the test process exit while the server runs, and kill the server when it does. */
+  ownedByProcess?: boolean;
 }
 
 export async function startMlflowServer(options: ServerOptions = {}): Promise<MlflowServer> {
@@ -46,6 +48,17 @@ export async function startMlflowServer(options: ServerOptions = {}): Promise<Ml
       { cwd: dir, stdio: ['ignore', log, log], env: { ...process.env, ...options.env }, detached: true },
     );
     fs.closeSync(log);
+    if (options.ownedByProcess) {
+      child.unref();
+      const pid = child.pid!;
+      process.once('exit', () => {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      });
+    }
     await waitUntilHealthy(uri, child, path.join(dir, 'server.log'));
   };
 

@@ -6,8 +6,8 @@ import { startMlflowServer } from './mlflow-server.ts';
  */
 export async function sharedServerUri(): Promise<string> {
   if (process.env.MLRUN_TEST_SERVER_URI) return process.env.MLRUN_TEST_SERVER_URI;
-  const server = await startMlflowServer();
+  // Owned by this test process alone: it must not keep the process alive, and must die with it.
+  const server = await startMlflowServer({ ownedByProcess: true });
   process.env.MLRUN_TEST_SERVER_URI = server.uri;
-  process.once('exit', () => void server.stop());
   return server.uri;
 }

@@ -1,0 +1,100 @@
+// The commander program: parses mlrun's own options (everything before `--`) and dispatches to
+// commands/. Usage errors exit 2 before any command starts.
+import { Command, CommanderError } from 'commander';
+import { USAGE_EXIT_CODE, UsageError } from './config/usage-error.ts';
+import { VERSION } from './version.ts';
+
+const EXAMPLES = `
+Examples:
+  in dvc.yaml:   cmd: mlrun -- python train.py --epochs \${epochs}
+  a pipeline:    mlrun pipeline -- dvc repro
+  by hand:       mlrun --name smoke --tag team=vision -- ./evaluate.sh data/test
+
+Tracking goes to MLFLOW_TRACKING_URI (http(s):// server or sqlite:///path), or, when it is not
+set, to mlflow.db at the project root: see it with 'mlflow ui' run in that folder.
+The command's stdin, stdout, stderr and exit code are its own; mlrun's messages start with 'mlrun:'.`;
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+export async function main(argv: string[]): Promise<number> {
+  const dashDash = argv.indexOf('--');
+  const own = dashDash === -1 ? argv : argv.slice(0, dashDash);
+  const command = dashDash === -1 ? undefined : argv.slice(dashDash + 1);
+  let exitCode = 0;
+
+  const requireCommand = (stray: string[]): string[] => {
+    if (stray.length > 0) throw new UsageError(`missing '--' before the command: write mlrun [options] -- ${stray.join(' ')}`);
+    if (!command) throw new UsageError(`missing '--' and a command: write mlrun [options] -- <command> [args...]`);
+    if (command.length === 0) throw new UsageError(`no command after '--'`);
+    return command;
+  };
+
+  const program = withRunOptions(new Command('mlrun'), 'experiment when there is no parent (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)')
+    .description("Run a command (a DVC stage) as an MLflow run nested under its pipeline's run.")
+    .usage('[options] -- <command> [args...]')
+    .version(`mlrun ${VERSION}`, '-V, --version', 'print the version')
+    .argument('[command...]')
+    .option('--stage <name>', 'the DVC stage (default: DVC_STAGE, else the stage whose cmd is this command)')
+    .option('--metric-pattern <regex>', 'a metric regex with named groups key, value and optionally step (repeatable)', collect, undefined)
+    .option('--metric <name=regex>', 'a metric NAME whose value is the regex\'s one capture group (repeatable)', collect, undefined)
+    .option('--default-patterns', 'match name=value, name: value, JSON and dict lines (the default)')
+    .option('--no-default-patterns', 'match only --metric-pattern and --metric')
+    .option('--metrics <on|none>', "'none' reads no metrics from the output")
+    .option('--metrics-from <stdout|stderr|both>', 'which output metric lines come from (default: stdout)')
+    .option('--step-keys <keys>', 'comma-separated keys that set the step (default: global_step,step,iter,epoch)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (stray: string[], options) => {
+      const { stageCommand } = await import('./commands/stage.ts');
+      exitCode = await stageCommand(requireCommand(stray), options);
+    });
+
+  withRunOptions(program.command('pipeline'), 'the experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)')
+    .description('Run a pipeline command (dvc repro, dvc exp run) as the parent run of its stages.')
+    .usage('[options] -- <command> [args...]')
+    .argument('[command...]')
+    .addHelpText('after', '\nExample:\n  mlrun pipeline --name nightly -- dvc repro')
+    .action(async (stray: string[], options) => {
+      const { pipelineCommand } = await import('./commands/pipeline.ts');
+      exitCode = await pipelineCommand(requireCommand(stray), options);
+    });
+
+  try {
+    await program.parseAsync(own, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportUsageError(error);
+  }
+}
+
+/** The options of every command that runs a tracked command. */
+function withRunOptions(command: Command, experimentHelp: string): Command {
+  return command
+    .helpOption('-h, --help', 'show this help')
+    .option('--parent <run-id>', 'the parent run (default: MLRUN_PARENT_RUN_ID, then MLFLOW_RUN_ID)')
+    .option('--experiment <name-or-id>', `${experimentHelp}; a new name is created`)
+    .option('--name <name>', "run name (default: the DVC stage, else the command's name)")
+    .option('--tag <key=value>', 'an extra tag on the run (repeatable)', collect, undefined)
+    .option('--tracking-uri <uri>', 'where runs go (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
+    .option('--strict', 'exit 1 when tracking failed although the command succeeded', false)
+    .option('-v, --verbose', 'say what mlrun did, on stderr', false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+}
+
+function reportUsageError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+      return 0;
+    }
+    process.stderr.write(`mlrun: ${error.message.replace(/^error: /, '')} (see mlrun --help)\n`);
+    return USAGE_EXIT_CODE;
+  }
+  if (error instanceof UsageError || (error instanceof Error && error.name === 'ConfigError')) {
+    process.stderr.write(`mlrun: ${error.message}\n`);
+    return USAGE_EXIT_CODE;
+  }
+  throw error;
+}
+
+

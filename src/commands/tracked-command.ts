@@ -1,0 +1,135 @@
+// What `mlrun -- cmd` and `mlrun pipeline -- cmd` share: resolve where tracking goes, open the run
+// within a bounded wait, run the command untouched with MLflow's variables pointing at the run,
+// close the run with the command's outcome, and exit as the command did.
+import os from 'node:os';
+import path from 'node:path';
+import { findProjectRoot } from '../config/project-root.ts';
+import { UsageError } from '../config/usage-error.ts';
+import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
+import { Reporter, secretsFrom } from '../report.ts';
+import { contextTags, userOf } from '../tracking/context.ts';
+import { storeTarget } from '../tracking/open-store.ts';
+import type { Tag } from '../tracking/store.ts';
+import { VERSION } from '../version.ts';
+import { displayCommand, sourceNameOf } from './command-line.ts';
+import { finishTracking, startTracking, statusOf, type Tracking } from './tracked-run.ts';
+
+/** The options every tracked command takes (see cli.ts). */
+export interface RunOptions {
+  parent?: string;
+  experiment?: string;
+  name?: string;
+  tag?: string[];
+  trackingUri?: string;
+  strict: boolean;
+  verbose: boolean;
+}
+
+export interface Session {
+  argv: string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  projectRoot: string;
+  reporter: Reporter;
+}
+
+export interface CommandSpec {
+  /** The run's name when --name is not given. */
+  defaultName: string;
+  /** Tags beyond MLflow's system tags and mlrun's own. */
+  tags?: Tag[];
+  /** The parent when --parent is not given. */
+  parentFromEnv: (env: NodeJS.ProcessEnv) => string | undefined;
+  /** The variables that point the command at its run. */
+  commandEnv: (tracking: Tracking, env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
+  /** Once the run exists, before the command starts: what watches its output (metrics, the output log). */
+  attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr'>;
+  /** Logs what the run should hold once the command ended, before the run is closed. */
+  beforeClose?: (tracking: Tracking, result: CommandResult) => Promise<void>;
+}
+
+/**
+ * Runs argv as a tracked command. `prepare` builds the command's spec once the session is known;
+ * it may throw a UsageError, which ends mlrun with exit 2 before the command starts.
+ */
+export async function runTrackedCommand(argv: string[], options: RunOptions, prepare: (session: Session) => CommandSpec): Promise<number> {
+  const env = process.env;
+  const cwd = process.cwd();
+  const reporter = new Reporter({ verbose: options.verbose, secrets: secretsFrom(env) });
+  const userTags = parseTags(options.tag ?? []);
+  const projectRoot = findProjectRoot(cwd, env);
+  const target = storeTarget(options.trackingUri ?? env.MLFLOW_TRACKING_URI, projectRoot, cwd);
+  const session: Session = { argv, cwd, env, projectRoot, reporter };
+  const spec = prepare(session);
+
+  const runName = options.name ?? spec.defaultName;
+  const tags: Tag[] = [
+    ...contextTags({ runName, sourceName: sourceNameOf(argv, cwd), cwd, env }),
+    { key: 'mlrun.command', value: displayCommand(argv) },
+    { key: 'mlrun.host', value: os.hostname() },
+    { key: 'mlrun.version', value: VERSION },
+    ...(spec.tags ?? []),
+    ...userTags,
+  ];
+  const tracking = await startTracking(
+    {
+      target,
+      projectRoot,
+      env,
+      request: {
+        parentRunId: options.parent ?? spec.parentFromEnv(env),
+        experiment: options.experiment,
+        experimentId: env.MLFLOW_EXPERIMENT_ID || undefined,
+        experimentName: env.MLFLOW_EXPERIMENT_NAME || undefined,
+        runName,
+        userId: userOf(env),
+        tags,
+        startTime: Date.now(),
+      },
+    },
+    reporter,
+  );
+
+  const result = await runCommand(argv, {
+    env: tracking ? spec.commandEnv(tracking, env) : env,
+    ...(tracking && spec.attach?.(tracking)),
+  });
+  if (result.startError) reporter.say(result.startError);
+
+  if (tracking) {
+    await spec.beforeClose?.(tracking, result);
+    const endTags: Tag[] = [{ key: 'mlrun.exit_code', value: String(result.exitCode) }];
+    if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
+    await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
+    reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);
+  }
+  if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
+  return result.exitCode;
+}
+
+/** MLflow's variables for code inside the command, pointing at `runId`. */
+export function mlflowEnv(tracking: Tracking, runId: string): NodeJS.ProcessEnv {
+  return {
+    MLFLOW_RUN_ID: runId,
+    MLFLOW_TRACKING_URI: tracking.store.trackingUri,
+    MLFLOW_EXPERIMENT_ID: tracking.run.experimentId,
+  };
+}
+
+/** The environment without the variables that would send a run somewhere else than `mlflowEnv` says. */
+export function withoutRunSelectors(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { MLRUN_PARENT_RUN_ID: _parent, MLFLOW_EXPERIMENT_NAME: _name, ...rest } = env;
+  return rest;
+}
+
+export function commandBasename(argv: string[]): string {
+  return path.basename(argv[0]!);
+}
+
+function parseTags(specs: string[]): Tag[] {
+  return specs.map((spec) => {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag '${spec}' is not key=value`);
+    return { key: spec.slice(0, eq), value: spec.slice(eq + 1) };
+  });
+}

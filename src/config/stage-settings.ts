@@ -1,0 +1,122 @@
+// A stage's settings, resolved once before its command starts, each from the first place that
+// sets it: flag > `meta: {mlrun: ...}` of the stage in dvc.yaml > mlrun.yaml at the project root >
+// default. A wrong value is a usage error (exit 2) naming where it came from.
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import type { MetricConfigOptions } from '../metrics/config.ts';
+import type { MetricsFrom } from '../metrics/stream.ts';
+import { UsageError } from './usage-error.ts';
+
+export const PROJECT_FILE = 'mlrun.yaml';
+
+/** The flags, as commander gives them: undefined when not given. */
+export interface SettingFlags {
+  metricPattern?: string[];
+  metric?: string[];
+  defaultPatterns?: boolean;
+  metrics?: string;
+  metricsFrom?: string;
+  stepKeys?: string;
+  outputLog?: boolean;
+}
+
+export interface StageSettings {
+  metrics: MetricConfigOptions;
+  metricsFrom: MetricsFrom;
+  outputLog: boolean;
+}
+
+/** One source of settings, in the spelling of dvc.yaml and mlrun.yaml (snake_case keys). */
+type Layer = { where: string; values: Record<string, unknown> };
+
+export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, projectRoot: string): StageSettings {
+  const layers: Layer[] = [
+    { where: 'the command line', values: fromFlags(flags) },
+    { where: "the stage's meta.mlrun in dvc.yaml", values: mlrunSection(stageMeta, "the stage's meta.mlrun in dvc.yaml") },
+    { where: PROJECT_FILE, values: readProjectFile(projectRoot) },
+  ];
+  const first = <T>(key: string, check: (value: unknown, where: string) => T): T | undefined => {
+    for (const layer of layers) {
+      if (layer.values[key] !== undefined) return check(layer.values[key], `${key} in ${layer.where}`);
+    }
+    return undefined;
+  };
+  const metricsMode = first('metrics', oneOf(['on', 'none']));
+  return {
+    metrics: {
+      patterns: first('metric_patterns', stringList),
+      named: first('metric', namedList),
+      defaults: first('default_patterns', boolean),
+      stepKeys: first('step_keys', stringList),
+      enabled: metricsMode !== 'none',
+    },
+    metricsFrom: first('metrics_from', oneOf(['stdout', 'stderr', 'both'])) ?? 'stdout',
+    outputLog: first('output_log', boolean) ?? true,
+  };
+}
+
+function fromFlags(flags: SettingFlags): Record<string, unknown> {
+  return {
+    metric_patterns: flags.metricPattern,
+    metric: flags.metric,
+    default_patterns: flags.defaultPatterns,
+    metrics: flags.metrics,
+    metrics_from: flags.metricsFrom,
+    step_keys: flags.stepKeys?.split(',').map((key) => key.trim()),
+    output_log: flags.outputLog,
+  };
+}
+
+function readProjectFile(projectRoot: string): Record<string, unknown> {
+  const file = path.join(projectRoot, PROJECT_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    return section(YAML.parse(text) ?? {}, PROJECT_FILE);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+function mlrunSection(meta: unknown, where: string): Record<string, unknown> {
+  if (meta === undefined || meta === null || typeof meta !== 'object') return {};
+  const value = (meta as Record<string, unknown>).mlrun;
+  return value === undefined ? {} : section(value, where);
+}
+
+function section(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${where} must be a mapping`);
+  return value as Record<string, unknown>;
+}
+
+const stringList = (value: unknown, where: string): string[] => {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === 'string')) throw new UsageError(`${where} must be a list of strings`);
+  return list;
+};
+
+/** NAME=REGEX strings, or in YAML a mapping NAME: REGEX. */
+const namedList = (value: unknown, where: string): string[] => {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.entries(value).map(([name, regex]) => `${name}=${String(regex)}`);
+  }
+  return stringList(value, where);
+};
+
+const boolean = (value: unknown, where: string): boolean => {
+  if (typeof value !== 'boolean') throw new UsageError(`${where} must be true or false`);
+  return value;
+};
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return (value: unknown, where: string): T => {
+    if (!allowed.includes(value as T)) throw new UsageError(`${where} must be one of ${allowed.join(', ')}, not '${String(value)}'`);
+    return value as T;
+  };
+}

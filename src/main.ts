@@ -1,0 +1,26 @@
+// The executable's entry point.
+import { main } from './cli.ts';
+
+// stderr belongs to the command and to mlrun's own one-line messages: Node's deprecation notices
+// about what a bundled library calls (axios's url.parse) are not for the user.
+(process as { noDeprecation?: boolean }).noDeprecation = true;
+
+main(process.argv.slice(2)).then(
+  (code) => exit(code),
+  (error: unknown) => {
+    process.stderr.write(`mlrun: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    exit(70);
+  },
+);
+
+/** Exits once what was written to stdout and stderr has gone out (they may be pipes). */
+function exit(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}

@@ -1,0 +1,100 @@
+import { execa } from 'execa';
+import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
+import { forwardSignals } from './signals.ts';
+
+export interface RunCommandOptions {
+  /** The command's whole environment. */
+  env: NodeJS.ProcessEnv;
+  /** Sees a copy of every stdout chunk, after it was written through. */
+  onStdout?: (chunk: Buffer) => void;
+  /** Sees a copy of every stderr chunk, after it was written through. */
+  onStderr?: (chunk: Buffer) => void;
+  /** Called once the command is running (not when it could not start). */
+  onStart?: () => void;
+}
+
+export interface CommandResult extends CommandOutcome {
+  /** True when mlrun forwarded a terminating signal to the command while it ran. */
+  interrupted: boolean;
+}
+
+/**
+ * Runs argv directly (no shell) with mlrun's stdin, cwd and the given environment. Its stdout and
+ * stderr go through mlrun byte for byte, chunk by chunk as they arrive, so nothing waits for a
+ * newline or for the end; the copies handed to onStdout/onStderr feed metrics and the output log.
+ */
+export async function runCommand(argv: string[], options: RunCommandOptions): Promise<CommandResult> {
+  const [file, ...args] = argv as [string, ...string[]];
+  const child = execa(file, args, {
+    env: options.env,
+    extendEnv: false,
+    stdin: 'inherit',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    stripFinalNewline: false,
+    encoding: 'buffer',
+    // mlrun forwards signals itself and never escalates them: the command decides how to end.
+    forceKillAfterDelay: false,
+    cleanup: true,
+    windowsHide: false,
+  });
+
+  let interrupted = false;
+  const stopForwarding = forwardSignals((signal) => {
+    interrupted = true;
+    child.kill(signal);
+  });
+  child.once('spawn', () => options.onStart?.());
+  pass(child.stdout, process.stdout, options.onStdout);
+  pass(child.stderr, process.stderr, options.onStderr);
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  try {
+    const ended = await Promise.race([exited, child.then(() => undefined)]);
+    if (!ended) {
+      // It never ran: execa's result carries the spawn error.
+      const result = await child;
+      return { ...startFailure(file, result.code), interrupted };
+    }
+    await drainOutput(child, child.stdout, child.stderr);
+    if (ended.signal) return { exitCode: signalExitCode(ended.signal), signal: ended.signal, interrupted };
+    return { exitCode: ended.code ?? 0, interrupted };
+  } finally {
+    stopForwarding();
+  }
+}
+
+/** How long to keep reading output after the command exited, while a process it left behind holds its pipes. */
+const OUTPUT_GRACE_MS = 500;
+
+/**
+ * Waits for the rest of the output. A background process the command started (`sleep 30 &`) may
+ * keep the pipes open long after the command itself is gone; without mlrun nobody would wait for
+ * it, so mlrun stops reading after a short grace instead of waiting for it too.
+ */
+async function drainOutput(done: PromiseLike<unknown>, ...streams: NodeJS.ReadableStream[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), OUTPUT_GRACE_MS)));
+  const outcome = await Promise.race([Promise.resolve(done).then(() => 'drained' as const), grace]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    for (const stream of streams) (stream as unknown as { destroy(): void }).destroy();
+    await done;
+  }
+}
+
+function pass(from: NodeJS.ReadableStream, to: NodeJS.WriteStream, copy?: (chunk: Buffer) => void): void {
+  from.on('data', (chunk: Buffer) => {
+    // Respect a slow reader of mlrun's own output: the command then waits on its pipe, as it
+    // would without mlrun, instead of mlrun buffering without bound.
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+    copy?.(chunk);
+  });
+}

@@ -1,0 +1,44 @@
+// Everything mlrun itself says goes through here: one line each, prefixed `mlrun:`, with every
+// known secret taken out, on stderr (stdout belongs to the command).
+export class Reporter {
+  /** How many tracking problems were reported: `--strict` turns any into a failed exit. */
+  problems = 0;
+  readonly verbose: boolean;
+  readonly #secrets: string[];
+
+  constructor(options: { verbose: boolean; secrets: (string | undefined)[] }) {
+    this.verbose = options.verbose;
+    // Longest first, so a secret that contains another is removed whole.
+    this.#secrets = options.secrets.filter((s): s is string => !!s && s.length >= 3).sort((a, b) => b.length - a.length);
+  }
+
+  /** A tracking problem: the command is not affected. */
+  warn(message: string): void {
+    this.problems += 1;
+    this.say(message);
+  }
+
+  /** Only with --verbose. */
+  info(message: string): void {
+    if (this.verbose) this.say(message);
+  }
+
+  say(message: string): void {
+    process.stderr.write(`mlrun: ${this.clean(message)}\n`);
+  }
+
+  clean(message: string): string {
+    let text = message.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+    for (const secret of this.#secrets) text = text.split(secret).join('***');
+    return text;
+  }
+}
+
+/** The secrets MLflow's own environment may hold. */
+export function secretsFrom(env: NodeJS.ProcessEnv): (string | undefined)[] {
+  return [env.MLFLOW_TRACKING_PASSWORD, env.MLFLOW_TRACKING_TOKEN];
+}
+
+export function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

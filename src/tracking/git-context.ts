@@ -1,0 +1,77 @@
+// The git facts MLflow records on a run (mlflow.source.git.*), read straight from .git: spawning
+// `git` three times would cost more than the rest of mlrun's start-up.
+import fs from 'node:fs';
+import path from 'node:path';
+import { redactUri } from './redact.ts';
+
+export interface GitContext {
+  commit?: string;
+  branch?: string;
+  repoUrl?: string;
+}
+
+export function readGitContext(cwd: string): GitContext {
+  const gitDir = findGitDir(cwd);
+  if (!gitDir) return {};
+  const commonDir = readCommonDir(gitDir);
+  const head = readText(path.join(gitDir, 'HEAD'))?.trim();
+  if (!head) return {};
+  const context: GitContext = {};
+  if (head.startsWith('ref: ')) {
+    const ref = head.slice(5);
+    if (ref.startsWith('refs/heads/')) context.branch = ref.slice('refs/heads/'.length);
+    context.commit = resolveRef(gitDir, commonDir, ref);
+  } else if (/^[0-9a-f]{40,64}$/.test(head)) {
+    context.commit = head;
+  }
+  const url = originUrl(readText(path.join(commonDir, 'config')) ?? '');
+  if (url) context.repoUrl = redactUri(url);
+  return context;
+}
+
+function findGitDir(start: string): string | undefined {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '.git');
+    try {
+      const stat = fs.statSync(candidate);
+      if (stat.isDirectory()) return candidate;
+      // A worktree or submodule: .git is a file "gitdir: <path>".
+      const pointer = readText(candidate)?.match(/^gitdir: (.+)$/m)?.[1];
+      if (pointer) return path.resolve(dir, pointer.trim());
+    } catch {
+      // not here; look further up
+    }
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function readCommonDir(gitDir: string): string {
+  const common = readText(path.join(gitDir, 'commondir'))?.trim();
+  return common ? path.resolve(gitDir, common) : gitDir;
+}
+
+function resolveRef(gitDir: string, commonDir: string, ref: string): string | undefined {
+  for (const dir of [gitDir, commonDir]) {
+    const loose = readText(path.join(dir, ref))?.trim();
+    if (loose) return loose;
+  }
+  const packed = readText(path.join(commonDir, 'packed-refs')) ?? '';
+  for (const line of packed.split('\n')) {
+    const [sha, name] = line.split(' ');
+    if (name === ref && sha) return sha;
+  }
+  return undefined;
+}
+
+function originUrl(config: string): string | undefined {
+  const section = config.split(/^\[/m).find((part) => /^remote "origin"\]/.test(part));
+  return section?.match(/^\s*url\s*=\s*(.+)$/m)?.[1]?.trim();
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
