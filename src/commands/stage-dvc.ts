@@ -1,0 +1,67 @@
+// What a DVC stage adds to its run: identity tags, its params before the command, its metrics
+// files and DVCLive history after it.
+import path from 'node:path';
+import { dvcliveDirsOf, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
+import { sanitizeKey } from '../metrics/keys.ts';
+import { describeError, type Reporter } from '../report.ts';
+import type { Metric, Param, Tag } from '../tracking/store.ts';
+
+/**
+ * The running stage, when mlrun runs under DVC (DVC sets DVC_ROOT and, since 3.49, DVC_STAGE) or
+ * was told with --stage. Not finding it is a warning: the run is still tracked without DVC parts.
+ */
+export function locateStage(argv: string[], cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
+  if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
+  try {
+    const located = findRunningStage({ cwd, env, argv, ...(stageFlag ? { stageFlag } : {}) });
+    if ('stage' in located) return located.stage;
+    reporter.warn(`DVC stage not found (${located.reason}): the run is tracked without the stage's params, metrics and outputs`);
+  } catch (error) {
+    reporter.warn(`cannot read the DVC pipeline (${describeError(error)}): the run is tracked without the stage's params, metrics and outputs`);
+  }
+  return undefined;
+}
+
+export function stageTags(stage: Stage | undefined, env: NodeJS.ProcessEnv, projectRoot: string): Tag[] {
+  const tags: Tag[] = [];
+  const name = stage?.name ?? env.DVC_STAGE;
+  if (name) tags.push({ key: 'dvc.stage', value: name });
+  if (stage) tags.push({ key: 'dvc.yaml', value: path.relative(projectRoot, stage.dvcYamlPath).split(path.sep).join('/') });
+  if (env.DVC_EXP_NAME) tags.push({ key: 'dvc.exp_name', value: env.DVC_EXP_NAME });
+  if (env.DVC_EXP_BASELINE_REV) tags.push({ key: 'dvc.baseline_rev', value: env.DVC_EXP_BASELINE_REV });
+  return tags;
+}
+
+export function stageParams(stage: Stage, reporter: Reporter): Param[] {
+  const { values, skipped } = readStageParams(stage);
+  for (const reason of skipped) reporter.info(`param skipped: ${reason}`);
+  return Object.entries(values).map(([key, value]) => ({ key, value }));
+}
+
+/**
+ * The stage's declared metrics files (one point each, step 0) and DVCLive step files (their
+ * whole history). A key DVCLive has history for is not logged again from its summary file.
+ */
+export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number): Metric[] {
+  const points: Metric[] = [];
+  const withHistory = new Set<string>();
+  for (const dir of dvcliveDirsOf(stage)) {
+    for (const [key, history] of Object.entries(readDvcliveHistory(dir))) {
+      const name = sanitizeKey(key);
+      withHistory.add(name);
+      for (const point of history) points.push({ key: name, value: point.value, step: point.step, timestamp: point.timestamp ?? now });
+    }
+  }
+  for (const output of stage.metrics) {
+    const file = path.resolve(stage.wdir, output.path);
+    try {
+      for (const [key, value] of Object.entries(readMetricsFile(file))) {
+        const name = sanitizeKey(key);
+        if (!withHistory.has(name)) points.push({ key: name, value, step: 0, timestamp: now });
+      }
+    } catch (error) {
+      reporter.warn(`metrics file ${output.path}: ${describeError(error)}`);
+    }
+  }
+  return points;
+}

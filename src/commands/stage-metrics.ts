@@ -1,0 +1,59 @@
+// A stage's metric lines on their way to its run: the command's output → MetricStream (lines →
+// points) → MetricSink (batches, spill to disk, in order) → store.logBatch.
+import os from 'node:os';
+import path from 'node:path';
+import type { MetricConfig } from '../metrics/config.ts';
+import { MetricSink } from '../metrics/delivery.ts';
+import { MetricStream, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
+import { describeError, type Reporter } from '../report.ts';
+import type { Tracking } from './tracked-run.ts';
+
+/** After the command ended, delivery goes on while the store makes progress, and stops after this long without any. */
+export const DELIVERY_IDLE_MS = 5000;
+
+export class StageMetrics {
+  readonly #stream: MetricStream;
+  readonly #sink: MetricSink;
+
+  constructor(config: MetricConfig, from: MetricsFrom, tracking: Tracking) {
+    const { store, run } = tracking;
+    this.#sink = new MetricSink({
+      send: (points, options) => store.logBatch(run.runId, { metrics: points }, options),
+      // Created only if the store falls behind, and removed once it caught up.
+      spillPath: path.join(os.tmpdir(), `mlrun-${run.runId}-${process.pid}.spill`),
+    });
+    this.#stream = new MetricStream(config, this.#sink, from);
+  }
+
+  write(stream: OutputStream, chunk: Buffer): void {
+    this.#stream.write(stream, chunk, Date.now());
+  }
+
+  /**
+   * Matches the last lines and delivers every point. A slow store is waited for as long as it
+   * makes progress; one that stops answering is given up after DELIVERY_IDLE_MS.
+   */
+  async finish(reporter: Reporter): Promise<void> {
+    const now = Date.now();
+    this.#stream.end('stdout', now);
+    this.#stream.end('stderr', now);
+    const idle = new AbortController();
+    let delivered = -1;
+    const watchdog = setInterval(() => {
+      const now = this.#sink.stats().delivered;
+      if (now === delivered) idle.abort(new Error(`no progress for ${DELIVERY_IDLE_MS / 1000} s`));
+      delivered = now;
+    }, DELIVERY_IDLE_MS);
+    try {
+      await this.#sink.close({ signal: idle.signal });
+    } finally {
+      clearInterval(watchdog);
+    }
+    const { lines, points, keys } = this.#stream.stats();
+    const { delivered: sent, undelivered } = this.#sink.stats();
+    reporter.info(`metrics: ${lines} lines read, ${points} points from ${keys} keys, ${sent} delivered`);
+    if (undelivered > 0) {
+      reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${describeError(this.#sink.failure)}`);
+    }
+  }
+}

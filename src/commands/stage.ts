@@ -1,0 +1,57 @@
+// `mlrun [options] -- <cmd> [args...]`: one command (a DVC stage) as one MLflow run, a child of
+// the pipeline's run: its params before it starts, its metric lines while it runs, its metrics
+// files after it ends.
+import { resolveStageSettings, type SettingFlags } from '../config/stage-settings.ts';
+import { compileMetricConfig } from '../metrics/config.ts';
+import { describeError } from '../report.ts';
+import { locateStage, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
+import { StageMetrics } from './stage-metrics.ts';
+import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
+
+export interface StageOptions extends RunOptions, SettingFlags {
+  stage?: string;
+}
+
+export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
+  return runTrackedCommand(argv, options, ({ cwd, env, projectRoot, reporter }) => {
+    const stage = locateStage(argv, cwd, env, options.stage, reporter);
+    const settings = resolveStageSettings(options, stage?.meta, projectRoot);
+    const metricConfig = compileMetricConfig(settings.metrics);
+    let metrics: StageMetrics | undefined;
+    let paramsLogged: Promise<void> = Promise.resolve();
+
+    return {
+      defaultName: stage?.name ?? commandBasename(argv),
+      tags: stageTags(stage, env, projectRoot),
+      parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || env.MLFLOW_RUN_ID || undefined,
+      // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
+      commandEnv: (tracking, env) => ({ ...withoutRunSelectors(env), ...mlflowEnv(tracking, tracking.run.runId) }),
+      attach: (tracking) => {
+        if (stage) {
+          // Sent while the command already runs: the command never waits for it.
+          const params = stageParams(stage, reporter);
+          paramsLogged = tracking.store.logBatch(tracking.run.runId, { params }).catch((error: unknown) => {
+            reporter.warn(`could not log the stage's params: ${describeError(error)}`);
+          });
+        }
+        metrics = new StageMetrics(metricConfig, settings.metricsFrom, tracking);
+        return {
+          onStdout: (chunk) => metrics!.write('stdout', chunk),
+          onStderr: (chunk) => metrics!.write('stderr', chunk),
+        };
+      },
+      beforeClose: async (tracking, result) => {
+        await metrics?.finish(reporter);
+        await paramsLogged;
+        if (stage && result.exitCode === 0) {
+          const points = stageFileMetrics(stage, reporter, Date.now());
+          if (points.length > 0) {
+            await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
+              reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
+            });
+          }
+        }
+      },
+    };
+  });
+}

@@ -1,0 +1,214 @@
+// Metric lines in a command's output become exactly the right MLflow metric points, live, in any
+// language, on a real server and on the embedded store, and the output itself is untouched.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { repoRoot, venvBin } from '../support/paths.ts';
+import { inspectMlflow, type PyRun } from '../support/python.ts';
+import { sharedServerUri } from '../support/shared-server.ts';
+
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'metrics');
+const PRINT_ID = 'echo "run=$MLFLOW_RUN_ID" >&2';
+
+function tempProject(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-metrics-'));
+  fs.mkdirSync(path.join(dir, '.dvc'));
+  return dir;
+}
+
+function runIdOf(result: MlrunResult): string {
+  const id = /run=(\w+)/.exec(result.stderr)?.[1];
+  assert.ok(id, `no run id in stderr: ${result.stderr}`);
+  return id;
+}
+
+/** key → [[step, value], ...] sorted by step, from what the Python client reads. */
+function historyOf(run: PyRun): Record<string, [number, number][]> {
+  const out: Record<string, [number, number][]> = {};
+  for (const [key, points] of Object.entries(run.history)) {
+    out[key] = points.map((p) => [p.step, Number(p.value)] as [number, number]).sort((a, b) => a[0] - b[0]);
+  }
+  return out;
+}
+
+const sha = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+
+for (const backend of ['server', 'embedded'] as const) {
+  describe(`on the ${backend === 'server' ? 'real mlflow server' : 'embedded store'}`, () => {
+    const cwd = tempProject();
+    let uri = '';
+    let env: Record<string, string> = {};
+    before(async () => {
+      uri = backend === 'server' ? await sharedServerUri() : `sqlite:///${path.join(cwd, 'mlflow.db')}`;
+      env = backend === 'server' ? { MLFLOW_TRACKING_URI: uri } : {};
+    });
+
+    test('100,000 mixed-format lines with 20 keys: exactly the expected points, stdout byte-identical', async () => {
+      const expectedFile = path.join(cwd, 'expected.json');
+      const script = `${PRINT_ID}; exec node ${path.join(fixtures, 'emit.mjs')} 100000 ${expectedFile}`;
+      const result = await runMlrun(['--', 'sh', '-c', script], { cwd, env });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.messages, []);
+      const direct = execFileSync('node', [path.join(fixtures, 'emit.mjs'), '100000', path.join(cwd, 'direct.json')], { maxBuffer: 1 << 30 });
+      assert.equal(result.stdout.length, direct.length);
+      assert.equal(sha(result.stdout), sha(direct));
+
+      const expected = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as Record<string, [number, number][]>;
+      const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
+      const actual = historyOf(run!);
+      assert.equal(Object.keys(actual).length, 20);
+      for (const key of Object.keys(expected)) {
+        assert.equal(actual[key]?.length, expected[key]!.length, `points of ${key}`);
+        assert.deepEqual(actual[key], [...expected[key]!].sort((a, b) => a[0] - b[0]), `points of ${key}`);
+      }
+      const total = Object.values(actual).reduce((sum, points) => sum + points.length, 0);
+      assert.equal(total, 220_000);
+    });
+
+    test('Python, shell, Node and C print metrics their own way, and all are captured', async () => {
+      const binary = path.join(cwd, 'natural');
+      execFileSync('cc', ['-O2', '-o', binary, path.join(fixtures, 'natural.c')]);
+      const programs: [string, string[], Record<string, [number, number][]>][] = [
+        [
+          'python',
+          [path.join(venvBin, 'python'), '-c', "for e in range(3):\n    print({'loss': 0.5 / (e + 1), 'epoch': e})\nprint(f'accuracy: {0.9:.4f}')"],
+          { loss: [[0, 0.5], [1, 0.25], [2, 0.5 / 3]], accuracy: [[0, 0.9]] },
+        ],
+        ['shell', ['sh', '-c', 'for i in 1 2; do echo "iter $i: rmse=0.$i"; done'], { rmse: [[1, 0.1], [2, 0.2]] }],
+        [
+          'node',
+          ['node', '-e', 'for (let step = 0; step < 2; step++) console.log(JSON.stringify({ step, reward: step * 1.5 }))'],
+          { reward: [[0, 0], [1, 1.5]] },
+        ],
+        [
+          'c',
+          [binary],
+          { loss: [[1, 1], [2, 0.5], [3, 0.3333]], acc: [[1, 0.6], [2, 0.7], [3, 0.8]], rmse: [[0, 0.00125]] },
+        ],
+      ];
+      const ids: [string, string, Record<string, [number, number][]>][] = [];
+      for (const [language, argv, expected] of programs) {
+        const result = await runMlrun(['--name', language, '--', 'sh', '-c', `${PRINT_ID}; exec "$@"`, 'sh', ...argv], { cwd, env });
+        assert.equal(result.code, 0, `${language}: ${result.stderr}`);
+        ids.push([language, runIdOf(result), expected]);
+      }
+      const runs = inspectMlflow(uri, { runIds: ids.map(([, id]) => id), withHistory: true }).runs;
+      ids.forEach(([language, , expected], i) => {
+        assert.deepEqual(historyOf(runs[i]!), expected, language);
+      });
+    });
+
+    test('tqdm-style \\r redraws and a Keras epoch log: the final states, no duplicates', async () => {
+      const tqdm = Array.from({ length: 50 }, (_, i) => `\\r${i * 2}%|####| ${i}/50 [00:0${i % 10}<00:00, 9.9it/s, loss=${(1 / (i + 1)).toFixed(4)}]`).join('');
+      const keras = [
+        'Epoch 1/2',
+        '\\r 1/10 [==>...........] - ETA: 1s - loss: 0.9000 - accuracy: 0.1000',
+        '\\r10/10 [==============] - 1s 5ms/step - loss: 0.5000 - accuracy: 0.7000',
+        'Epoch 2/2',
+        '\\r 1/10 [==>...........] - ETA: 1s - loss: 0.4500 - accuracy: 0.7500',
+        '\\r10/10 [==============] - 1s 5ms/step - loss: 0.2500 - accuracy: 0.9000',
+      ].join('\\n');
+      const script = `${PRINT_ID}; printf '${tqdm}\\n'; printf '${keras}\\n'`;
+      const result = await runMlrun(['--', 'sh', '-c', script], { cwd, env });
+      assert.equal(result.code, 0, result.stderr);
+      const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
+      assert.deepEqual(historyOf(run!), {
+        loss: [[0, 0.02], [1, 0.5], [2, 0.25]],
+        accuracy: [[0, 0.7], [1, 0.9]],
+      });
+    });
+  });
+}
+
+describe('a server that holds every metric delivery until the command has exited', () => {
+  test('200,000 metric lines: the command is never blocked, then all 200,000 points arrive in order', async (t) => {
+    const upstream = new URL(await sharedServerUri());
+    let holding = true;
+    const held: (() => void)[] = [];
+    const proxy = http.createServer((request, response) => {
+      const forward = () => {
+        const outgoing = http.request(
+          { host: upstream.hostname, port: upstream.port, path: request.url, method: request.method, headers: request.headers },
+          (answer) => {
+            response.writeHead(answer.statusCode!, answer.headers);
+            answer.pipe(response);
+          },
+        );
+        request.pipe(outgoing);
+      };
+      if (holding && request.url!.includes('/runs/log-batch')) held.push(forward);
+      else forward();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    t.after(() => proxy.close());
+    const uri = `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
+
+    const cwd = tempProject();
+    let commandDone = 0;
+    const script = `${PRINT_ID}; i=0; node -e 'let s="";for(let i=0;i<200000;i++){s+="value="+i+"\\n";if(s.length>65536){process.stdout.write(s);s=""}}process.stdout.write(s+"done\\n")'`;
+    const started = Date.now();
+    const result = await runMlrun(['--', 'sh', '-c', script], {
+      cwd,
+      env: { MLFLOW_TRACKING_URI: uri },
+      onStdout: (chunk) => {
+        if (!commandDone && chunk.toString().endsWith('done\n')) {
+          commandDone = Date.now();
+          // The command has printed everything: now let the server answer.
+          setTimeout(() => {
+            holding = false;
+            held.splice(0).forEach((release) => release());
+          }, 1000);
+        }
+      },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.messages, []);
+    assert.ok(commandDone > 0, 'the command finished printing while deliveries were held');
+    assert.ok(commandDone - started < 20_000, `the command took ${commandDone - started} ms to print`);
+    const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
+    const points = run!.history.value!;
+    assert.equal(points.length, 200_000);
+    points.forEach((p, i) => {
+      assert.equal(p.step, i);
+      assert.equal(p.value, i);
+    });
+    // In order: the time each point was read never goes backwards.
+    for (let i = 1; i < points.length; i++) assert.ok(points[i]!.timestamp >= points[i - 1]!.timestamp);
+  });
+});
+
+describe('bad metric options exit 2 before the command runs', () => {
+  const cwd = tempProject();
+  const cases: [string, string[], RegExp][] = [
+    ['an invalid --metric-pattern', ['--metric-pattern', '(?<key>\\w+'], /^mlrun: invalid --metric-pattern '\(\?<key>\\w\+': /],
+    ['a --metric-pattern without the value group', ['--metric-pattern', '(?<key>\\w+)'], /^mlrun: .*--metric-pattern.*value/],
+    ['an invalid --metric', ['--metric', 'loss=([0-9'], /^mlrun: invalid --metric 'loss=\(\[0-9'/],
+    ['--metrics with an unknown mode', ['--metrics', 'some'], /^mlrun: metrics in the command line must be one of on, none, not 'some'$/],
+  ];
+  for (const [label, args, message] of cases) {
+    test(label, async () => {
+      const result = await runMlrun([...args, '--', 'touch', 'ran'], { cwd });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.messages.length, 1, result.stderr);
+      assert.match(result.messages[0]!, message);
+      assert.ok(!fs.existsSync(path.join(cwd, 'ran')));
+    });
+  }
+
+  test('a custom pattern and a NAME=REGEX metric, without the defaults', async () => {
+    const db = `sqlite:///${path.join(cwd, 'mlflow.db')}`;
+    const result = await runMlrun(
+      ['--no-default-patterns', '--metric-pattern', '^(?<key>\\w+) is (?<value>[\\d.]+) at (?<step>\\d+)$', '--metric', 'speed=(\\d+) it/s', '--', 'sh', '-c', `${PRINT_ID}; echo "loss is 0.5 at 3"; echo "acc=0.9"; echo "42 it/s"`],
+      { cwd },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const [run] = inspectMlflow(db, { runIds: [runIdOf(result)], withHistory: true }).runs;
+    assert.deepEqual(historyOf(run!), { loss: [[3, 0.5]], speed: [[0, 42]] });
+  });
+});
