@@ -1,0 +1,16 @@
+// The part of the tracking REST client that uploads need: JSON POSTs to the artifacts service and
+// streamed PUTs (to it, or to a presigned storage URL, which gets no MLflow credentials).
+import type { RestClient } from '../tracking/rest/client.ts';
+import { TrackingError } from '../tracking/errors.ts';
+
+export type ArtifactHttp = Pick<RestClient, 'post' | 'putStream'>;
+
+/**
+ * The server has no multipart upload for this store: 501 from a store without it (a local
+ * `mlartifacts`), or a 404 page from a server older than the endpoint. Either way nothing was
+ * created, so a plain PUT is the safe fallback.
+ */
+export function isMultipartUnsupported(error: unknown): boolean {
+  if (!(error instanceof TrackingError)) return false;
+  return error.httpStatus === 501 || (error.httpStatus === 404 && error.errorCode === 'ENDPOINT_NOT_FOUND');
+}

@@ -1,0 +1,89 @@
+// Multipart upload through an MLflow server (http_artifact_repo.py `_try_multipart_upload`): the
+// server creates the upload and presigns one URL per part, the parts go straight to the storage
+// (S3, GCS, Azure), and the server completes it. Any failure after create aborts the upload.
+import path from 'node:path';
+import type { ArtifactFile } from './collect.ts';
+import { multipartEndpoint } from './destination.ts';
+import { fileBody } from './file-stream.ts';
+import { isMultipartUnsupported, type ArtifactHttp } from './http-client.ts';
+import { runPool } from './pool.ts';
+
+/** S3's ceiling on parts per upload. */
+const MAX_PARTS = 10_000;
+const PARALLEL_PARTS = 4;
+const ABORT_TIMEOUT_MS = 30_000;
+
+interface PartCredential {
+  url: string;
+  part_number: number;
+  headers?: Record<string, string>;
+}
+
+export interface MultipartTarget {
+  http: ArtifactHttp;
+  runPath: string;
+  file: ArtifactFile;
+  size: number;
+  chunkSize: number;
+  signal: AbortSignal | undefined;
+  onBytes: (delta: number) => void;
+}
+
+/** 'unsupported' when the server's store has no multipart upload: nothing was created then. */
+export async function uploadMultipart(target: MultipartTarget): Promise<'uploaded' | 'unsupported'> {
+  const { http, runPath, file, size, signal } = target;
+  const { chunkSize, parts: numParts } = partLayout(size, target.chunkSize);
+  // The server keeps only the base name of `path` (the Python client sends its local path).
+  const name = path.posix.basename(file.artifactPath);
+  let created: { upload_id?: unknown; credentials?: unknown };
+  try {
+    created = await http.post(
+      multipartEndpoint('create', runPath, file.artifactPath),
+      { path: name, num_parts: numParts },
+      signal,
+    );
+  } catch (error) {
+    if (isMultipartUnsupported(error)) return 'unsupported';
+    throw error;
+  }
+  const uploadId = String(created.upload_id);
+  const credentials = (Array.isArray(created.credentials) ? created.credentials : []) as PartCredential[];
+  try {
+    if (credentials.length !== numParts) throw new Error(`the server presigned ${credentials.length} parts for ${numParts}`);
+    const etags = await runPool(credentials, PARALLEL_PARTS, async (credential, index) => {
+      // Part i covers chunk i, as the Python client reads it.
+      const start = index * chunkSize;
+      const end = Math.min(size, start + chunkSize) - 1;
+      const answer = await http.putStream(
+        credential.url,
+        fileBody(file.localPath, target.onBytes, { start, end }),
+        end - start + 1,
+        signal,
+        credential.headers ?? {},
+      );
+      return answer.headers.etag ?? '';
+    });
+    const parts = credentials.map((credential, index) => ({ part_number: credential.part_number, etag: etags[index], url: credential.url }));
+    await http.post(multipartEndpoint('complete', runPath, file.artifactPath), { path: name, upload_id: uploadId, parts }, signal);
+    return 'uploaded';
+  } catch (error) {
+    await abort(http, runPath, file.artifactPath, name, uploadId);
+    throw error;
+  }
+}
+
+/** Parts of `chunkSize` bytes, the chunk grown when the file would need more parts than S3 allows. */
+export function partLayout(size: number, chunkSize: number): { chunkSize: number; parts: number } {
+  const chunk = Math.max(chunkSize, Math.ceil(size / MAX_PARTS));
+  return { chunkSize: chunk, parts: Math.ceil(size / chunk) };
+}
+
+async function abort(http: ArtifactHttp, runPath: string, artifactPath: string, name: string, uploadId: string): Promise<void> {
+  try {
+    // Its own time limit, not the caller's signal: that may be what ended the upload, and the
+    // stored parts must still be freed.
+    await http.post(multipartEndpoint('abort', runPath, artifactPath), { path: name, upload_id: uploadId }, AbortSignal.timeout(ABORT_TIMEOUT_MS));
+  } catch {
+    // The part failure is the error worth reporting; storage lifecycle rules clear what remains.
+  }
+}

@@ -1,0 +1,59 @@
+// The upload's progress as one stderr line redrawn in place, only for a person watching a
+// terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state.
+
+export interface UploadProgress {
+  /** finished files, uploaded or failed */
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface ProgressLine {
+  update(progress: UploadProgress): void;
+  /** Erases the line, leaving the cursor where it was before the first draw. */
+  end(): void;
+}
+
+const REDRAW_MS = 100;
+
+export function progressLine(stream: NodeJS.WriteStream, now: () => number = Date.now): ProgressLine {
+  if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
+  let started: number | undefined;
+  let drawnAt = -Infinity;
+  let drawn = false;
+  return {
+    update(progress) {
+      const time = now();
+      started ??= time;
+      const finished = progress.filesDone === progress.filesTotal;
+      if (!finished && time - drawnAt < REDRAW_MS) return;
+      drawnAt = time;
+      const text = describeProgress(progress, time - started);
+      // A line wider than the terminal wraps, and `\r` would then redraw only its last row.
+      const width = Math.max(10, (stream.columns || 80) - 1);
+      stream.write(`\r${text.slice(0, width)}\x1b[K`);
+      drawn = true;
+    },
+    end() {
+      if (drawn) stream.write('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}
+
+export function describeProgress(progress: UploadProgress, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? `, ${formatBytes((progress.bytesDone * 1000) / elapsedMs)}/s` : '';
+  return `mlrun: uploading artifacts ${progress.filesDone}/${progress.filesTotal} files, ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${rate}`;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
+}

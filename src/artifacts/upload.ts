@@ -1,0 +1,160 @@
+// Uploads a stage's collected files into its run's artifact location, several at a time. Never
+// throws: every problem comes back as one line (without the `mlrun:` prefix) and the other files
+// still go.
+import fs from 'node:fs/promises';
+import { describeError } from '../report.ts';
+import { TrackingError } from '../tracking/errors.ts';
+import type { ArtifactFile } from './collect.ts';
+import { artifactDestination, type Destination } from './destination.ts';
+import type { ArtifactHttp } from './http-client.ts';
+import { readMultipartSettings, uploadOverHttp } from './http-upload.ts';
+import { copyIntoFolder } from './local-copy.ts';
+import { runPool } from './pool.ts';
+import type { UploadProgress } from './progress.ts';
+
+export interface UploadRequest {
+  /** the run's `artifact_uri` */
+  artifactUri: string;
+  /** resolves `mlflow-artifacts:` locations; undefined with the embedded store */
+  trackingUri: string | undefined;
+  /** MLflow's client settings (credentials, TLS, retries, multipart sizes) are read from here */
+  env: NodeJS.ProcessEnv;
+  files: readonly ArtifactFile[];
+  /** ends the upload: running requests stop, files not started are reported */
+  signal?: AbortSignal;
+  onProgress?: (progress: UploadProgress) => void;
+  /** files in flight at once */
+  concurrency?: number;
+  /** resolves a relative local artifact location; default process.cwd() */
+  cwd?: string;
+}
+
+export interface UploadResult {
+  uploaded: number;
+  /** bytes of the uploaded files */
+  bytes: number;
+  failures: string[];
+}
+
+const DEFAULT_CONCURRENCY = 6;
+
+type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => void) => Promise<void>;
+
+export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
+  const { files, signal } = request;
+  const result: UploadResult = { uploaded: 0, bytes: 0, failures: [] };
+  if (files.length === 0) return result;
+
+  const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? process.cwd());
+  if (destination.kind === 'unsupported') {
+    result.failures.push(`${destination.reason}: ${plural(files.length, 'file')} not uploaded`);
+    return result;
+  }
+  const opened = await openSender(destination, request.env, signal);
+  if ('problem' in opened) {
+    result.failures.push(`cannot upload artifacts: ${opened.problem}: ${plural(files.length, 'file')} not uploaded`);
+    return result;
+  }
+  result.failures.push(...opened.problems);
+
+  const sizes = await Promise.all(files.map((file) => fs.stat(file.localPath).then((stat) => stat.size, () => 0)));
+  const progress: UploadProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: sum(sizes) };
+  const report = () => request.onProgress?.({ ...progress });
+  // Indexed by file, so the lines come out in the files' order whatever finishes first.
+  const failures = new Array<string | undefined>(files.length);
+  let notStarted = 0;
+  // Set when a failure is the whole store's (down, refusing, not serving): the next files would
+  // each go through the same minutes of retries to the same answer.
+  let storeFailed = false;
+
+  try {
+    await runPool(files, request.concurrency ?? DEFAULT_CONCURRENCY, async (file, index) => {
+      if (signal?.aborted || storeFailed) {
+        notStarted += 1;
+        return;
+      }
+      let sent = 0;
+      const onBytes = (delta: number) => {
+        sent += delta;
+        progress.bytesDone += delta;
+        report();
+      };
+      try {
+        checkArtifactPath(file.artifactPath);
+        // Sized now, not at collection: a PUT must announce the exact length it sends.
+        const { size } = await fs.stat(file.localPath);
+        await opened.send(file, size, onBytes);
+        result.uploaded += 1;
+        result.bytes += size;
+        // Local copies report nothing while they run; a retried request may have read less.
+        progress.bytesDone += size - sent;
+      } catch (error) {
+        failures[index] = `cannot upload '${file.artifactPath}': ${describeError(error)}`;
+        progress.bytesDone -= sent;
+        storeFailed ||= isStoreWide(error);
+      }
+      progress.filesDone += 1;
+      report();
+    });
+  } finally {
+    await opened.close();
+  }
+  result.failures.push(...failures.filter((line): line is string => line !== undefined));
+  if (notStarted) {
+    const why = storeFailed ? 'the artifact store failed as a whole (above)' : 'upload abandoned';
+    result.failures.push(`${why}: ${plural(notStarted, 'more file')} not started`);
+  }
+  return result;
+}
+
+interface Sender {
+  send: SendFile;
+  problems: string[];
+  close: () => Promise<void>;
+}
+
+async function openSender(
+  destination: Exclude<Destination, { kind: 'unsupported' }>,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal | undefined,
+): Promise<Sender | { problem: string }> {
+  if (destination.kind === 'local') {
+    return { send: (file) => copyIntoFolder(destination.dir, file), problems: [], close: async () => undefined };
+  }
+  const { settings, problems } = readMultipartSettings(env);
+  let client: ArtifactHttp & { close(): void };
+  try {
+    // Loaded only here: an embedded-store run never needs the HTTP stack.
+    const { RestClient } = await import('../tracking/rest/client.ts');
+    client = new RestClient(destination.serviceUri, env);
+  } catch (error) {
+    return { problem: describeError(error) };
+  }
+  return {
+    send: (file, size, onBytes) => uploadOverHttp({ http: client, runPath: destination.runPath, multipart: settings, file, size, signal, onBytes }),
+    problems,
+    close: async () => client.close(),
+  };
+}
+
+/** Unreachable after retries, credentials refused, or artifacts not served (503): no file will fare better. */
+function isStoreWide(error: unknown): boolean {
+  if (!(error instanceof TrackingError)) return false;
+  return error.unreachable || error.httpStatus === 401 || error.httpStatus === 403 || error.httpStatus === 503;
+}
+
+/** Files come from callers too: none may climb out of the run's folder. */
+function checkArtifactPath(artifactPath: string): void {
+  const segments = artifactPath.split('/');
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw new Error('not a relative /-separated path inside the run');
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { describeProgress, progressLine, type UploadProgress } from '../../src/artifacts/progress.ts';
+import { uploadArtifacts } from '../../src/artifacts/upload.ts';
+import { freePort } from '../support/ports.ts';
+
+function fakeStream(isTTY: boolean, columns = 200): NodeJS.WriteStream & { text: string } {
+  const stream = { isTTY, columns, text: '', write(chunk: string) { stream.text += chunk; return true; } };
+  return stream as unknown as NodeJS.WriteStream & { text: string };
+}
+
+const HALF: UploadProgress = { filesDone: 1, filesTotal: 2, bytesDone: 1_500_000, bytesTotal: 3_000_000 };
+const DONE: UploadProgress = { filesDone: 2, filesTotal: 2, bytesDone: 3_000_000, bytesTotal: 3_000_000 };
+
+test('not a TTY: nothing at all is written', () => {
+  const stream = fakeStream(false);
+  const line = progressLine(stream);
+  line.update(HALF);
+  line.update(DONE);
+  line.end();
+  assert.equal(stream.text, '');
+});
+
+test('a TTY: one line redrawn with \\r, at most every 100 ms but always the last state, then erased', () => {
+  const stream = fakeStream(true);
+  let now = 1000;
+  const line = progressLine(stream, () => now);
+  line.update({ ...HALF, filesDone: 0, bytesDone: 0 });
+  now += 50;
+  line.update({ ...HALF, bytesDone: 10 }); // too soon: skipped
+  now += 950;
+  line.update(HALF);
+  line.update(DONE);
+  line.end();
+  assert.equal(
+    stream.text,
+    '\rmlrun: uploading artifacts 0/2 files, 0 B of 3.0 MB\x1b[K' +
+      '\rmlrun: uploading artifacts 1/2 files, 1.5 MB of 3.0 MB, 1.5 MB/s\x1b[K' +
+      '\rmlrun: uploading artifacts 2/2 files, 3.0 MB of 3.0 MB, 3.0 MB/s\x1b[K' +
+      '\r\x1b[K',
+  );
+});
+
+test('a narrow terminal gets the line cut, never wrapped', () => {
+  const stream = fakeStream(true, 30);
+  const line = progressLine(stream);
+  line.update(DONE);
+  assert.equal(stream.text, `\r${describeProgress(DONE, 0).slice(0, 29)}\x1b[K`);
+});
+
+test('a cloud artifact location: one line for all files, nothing read', async () => {
+  const result = await uploadArtifacts({
+    artifactUri: 's3://bucket/1/abc/artifacts',
+    trackingUri: 'http://127.0.0.1:1',
+    env: {},
+    files: [{ localPath: '/nonexistent/a', artifactPath: 'a' }, { localPath: '/nonexistent/b', artifactPath: 'b' }],
+  });
+  assert.deepEqual(result, {
+    uploaded: 0,
+    bytes: 0,
+    failures: [
+      "the run's artifact location s3://bucket/1/abc/artifacts is in 's3:' storage, which mlrun cannot write to directly; serve artifacts through the MLflow server (mlflow server --serve-artifacts, an mlflow-artifacts:/ location) or use a local folder: 2 files not uploaded",
+    ],
+  });
+});
+
+test('no files: nothing to do, whatever the location', async () => {
+  assert.deepEqual(await uploadArtifacts({ artifactUri: 's3://b/x', trackingUri: undefined, env: {}, files: [] }), { uploaded: 0, bytes: 0, failures: [] });
+});
+
+test('a bad MLflow client setting is one line and nothing is sent', async () => {
+  const result = await uploadArtifacts({
+    artifactUri: 'mlflow-artifacts:/1/abc/artifacts',
+    trackingUri: 'http://127.0.0.1:1',
+    env: { MLFLOW_TRACKING_INSECURE_TLS: 'maybe' },
+    files: [{ localPath: '/nonexistent/a', artifactPath: 'a' }],
+  });
+  assert.deepEqual(result.failures, [
+    'cannot upload artifacts: MLFLOW_TRACKING_INSECURE_TLS=maybe is not a boolean: use true, false, 1 or 0: 1 file not uploaded',
+  ]);
+});
+
+test('local folder: a failing file is reported and the others still copied; no path climbs out', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-'));
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'payload');
+  const dest = path.join(dir, 'artifacts');
+  const seen: UploadProgress[] = [];
+  const result = await uploadArtifacts({
+    artifactUri: dest,
+    trackingUri: undefined,
+    env: {},
+    files: [
+      { localPath: path.join(dir, 'missing.txt'), artifactPath: 'missing.txt' },
+      { localPath: source, artifactPath: '../escaped.txt' },
+      { localPath: source, artifactPath: 'ok/src.txt' },
+    ],
+    onProgress: (progress) => seen.push(progress),
+  });
+  assert.equal(result.uploaded, 1);
+  assert.equal(result.bytes, 7);
+  assert.equal(result.failures.length, 2);
+  assert.match(result.failures[0]!, /^cannot upload 'missing\.txt': ENOENT/);
+  assert.equal(result.failures[1], "cannot upload '../escaped.txt': not a relative /-separated path inside the run");
+  assert.equal(fs.readFileSync(path.join(dest, 'ok/src.txt'), 'utf8'), 'payload');
+  assert.ok(!fs.existsSync(path.join(dir, 'escaped.txt')));
+  assert.deepEqual(seen.at(-1), { filesDone: 3, filesTotal: 3, bytesDone: 7, bytesTotal: 14 });
+});
+
+test('an aborted upload starts no more files and says how many were left', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-'));
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'x');
+  const result = await uploadArtifacts({
+    artifactUri: path.join(dir, 'artifacts'),
+    trackingUri: undefined,
+    env: {},
+    files: [1, 2, 3].map((n) => ({ localPath: source, artifactPath: `f${n}.txt` })),
+    signal: AbortSignal.abort(),
+  });
+  assert.deepEqual(result, { uploaded: 0, bytes: 0, failures: ['upload abandoned: 3 more files not started'] });
+});
+
+test('a store-wide failure (nothing listening) stops new files: the ones in flight are reported, the rest counted', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-'));
+  const source = path.join(dir, 'src.txt');
+  fs.writeFileSync(source, 'x');
+  const port = await freePort();
+  const result = await uploadArtifacts({
+    artifactUri: 'mlflow-artifacts:/1/abc/artifacts',
+    trackingUri: `http://127.0.0.1:${port}`,
+    env: { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' },
+    files: [1, 2, 3, 4, 5].map((n) => ({ localPath: source, artifactPath: `f${n}.txt` })),
+    concurrency: 2,
+  });
+  assert.equal(result.uploaded, 0);
+  assert.deepEqual(result.failures, [
+    `cannot upload 'f1.txt': PUT http://127.0.0.1:${port}/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/f1.txt failed: cannot reach the server (connection refused)`,
+    `cannot upload 'f2.txt': PUT http://127.0.0.1:${port}/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/f2.txt failed: cannot reach the server (connection refused)`,
+    'the artifact store failed as a whole (above): 3 more files not started',
+  ]);
+});
