@@ -42,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--metrics <on|none>', "'none' reads no metrics from the output")
     .option('--metrics-from <stdout|stderr|both>', 'which output metric lines come from (default: stdout)')
     .option('--step-keys <keys>', 'comma-separated keys that set the step (default: global_step,step,iter,epoch)')
+    .option('--output-log', "keep the command's output as the artifact mlrun/output.log (the default)")
+    .option('--no-output-log', "do not keep the command's output")
     .addHelpText('after', EXAMPLES)
     .action(async (stray: string[], options) => {
       const { stageCommand } = await import('./commands/stage.ts');

@@ -18,6 +18,8 @@ export interface Collected {
   warnings: string[];
   /** declared outputs that are not local files (URLs, `remote://`), as written */
   skipped: string[];
+  /** declared outputs that do not exist, as written (each also has a warning) */
+  missing: string[];
 }
 
 // DVC's external outputs: `s3://…`, `remote://name/…`, `https://…`, `ssh://…`.
@@ -31,11 +33,12 @@ export async function collectOutputs(projectRoot: string, wdir: string, declared
     if (URL_LIKE.test(out)) skipped.push(out);
     else await walk.output(out, path.resolve(wdir, out));
   }
-  return { files: walk.sortedFiles(), warnings: walk.warnings, skipped };
+  return { files: walk.sortedFiles(), warnings: walk.warnings, skipped, missing: walk.missing };
 }
 
 class Walk {
   readonly warnings: string[] = [];
+  readonly missing: string[] = [];
   readonly #files = new Map<string, ArtifactFile>();
   readonly #root: string;
   readonly #realRoot: string;
@@ -56,7 +59,10 @@ class Walk {
       real = await fs.realpath(absolute);
     } catch (error) {
       // A dangling symlink is missing too: there is nothing to read.
-      if (errorCode(error) === 'ENOENT') this.warnings.push(`declared output '${declared}' does not exist: not uploaded`);
+      if (errorCode(error) === 'ENOENT') {
+        this.missing.push(declared);
+        this.warnings.push(`declared output '${declared}' does not exist: not uploaded`);
+      }
       else this.warnings.push(`cannot read output '${declared}' (${errorCode(error) ?? String(error)}): not uploaded`);
       return;
     }

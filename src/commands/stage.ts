@@ -1,9 +1,14 @@
 // `mlrun [options] -- <cmd> [args...]`: one command (a DVC stage) as one MLflow run, a child of
 // the pipeline's run: its params before it starts, its metric lines while it runs, its metrics
-// files after it ends.
+// files, outputs and output log after it ends.
+import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../config/stage-settings.ts';
+import { findDvcRoot } from '../dvc/index.ts';
 import { compileMetricConfig } from '../metrics/config.ts';
+import { OutputLog } from '../process/output-log.ts';
 import { describeError } from '../report.ts';
+import type { Tag } from '../tracking/store.ts';
+import { declaredOutputs, OUTPUT_LOG_ARTIFACT, uploadFiles } from './stage-artifacts.ts';
 import { locateStage, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
 import { StageMetrics } from './stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
@@ -18,6 +23,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
     const settings = resolveStageSettings(options, stage?.meta, projectRoot);
     const metricConfig = compileMetricConfig(settings.metrics);
     let metrics: StageMetrics | undefined;
+    let outputLog: OutputLog | undefined;
     let paramsLogged: Promise<void> = Promise.resolve();
 
     return {
@@ -35,14 +41,23 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           });
         }
         metrics = new StageMetrics(metricConfig, settings.metricsFrom, tracking);
+        outputLog = settings.outputLog ? new OutputLog(tracking.run.runId) : undefined;
         return {
-          onStdout: (chunk) => metrics!.write('stdout', chunk),
-          onStderr: (chunk) => metrics!.write('stderr', chunk),
+          onStdout: (chunk) => {
+            metrics!.write('stdout', chunk);
+            outputLog?.write(chunk);
+          },
+          onStderr: (chunk) => {
+            metrics!.write('stderr', chunk);
+            outputLog?.write(chunk);
+          },
         };
       },
       beforeClose: async (tracking, result) => {
         await metrics?.finish(reporter);
         await paramsLogged;
+        const tags: Tag[] = [];
+        const files: ArtifactFile[] = [];
         if (stage && result.exitCode === 0) {
           const points = stageFileMetrics(stage, reporter, Date.now());
           if (points.length > 0) {
@@ -50,7 +65,19 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
               reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
             });
           }
+          // Paths relative to the DVC project the stage ran in: under `dvc exp run --temp` that is
+          // the temporary copy, whose outputs are gone once DVC cleans it up.
+          const outputs = await declaredOutputs(stage, findDvcRoot(stage.wdir, env) ?? projectRoot, reporter);
+          files.push(...outputs.files);
+          tags.push(...outputs.tags);
         }
+        if (outputLog) {
+          outputLog.finish();
+          files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
+        }
+        await uploadFiles(tracking, files, env, reporter);
+        outputLog?.remove();
+        return tags;
       },
     };
   });

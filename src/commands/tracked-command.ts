@@ -44,8 +44,8 @@ export interface CommandSpec {
   commandEnv: (tracking: Tracking, env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
   /** Once the run exists, before the command starts: what watches its output (metrics, the output log). */
   attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr'>;
-  /** Logs what the run should hold once the command ended, before the run is closed. */
-  beforeClose?: (tracking: Tracking, result: CommandResult) => Promise<void>;
+  /** Logs what the run should hold once the command ended, before the run is closed; returns tags to add. */
+  beforeClose?: (tracking: Tracking, result: CommandResult) => Promise<Tag[] | void>;
 }
 
 /**
@@ -97,8 +97,8 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   if (result.startError) reporter.say(result.startError);
 
   if (tracking) {
-    await spec.beforeClose?.(tracking, result);
-    const endTags: Tag[] = [{ key: 'mlrun.exit_code', value: String(result.exitCode) }];
+    const closingTags = (await spec.beforeClose?.(tracking, result)) ?? [];
+    const endTags: Tag[] = [...closingTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
     reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);

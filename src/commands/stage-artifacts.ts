@@ -1,0 +1,47 @@
+// A stage's files into its run when it ends: the declared outs, metrics and plots under their
+// project-relative paths, and the command's output as mlrun/output.log.
+import { collectOutputs, type ArtifactFile } from '../artifacts/collect.ts';
+import { progressLine } from '../artifacts/progress.ts';
+import { uploadArtifacts } from '../artifacts/upload.ts';
+import type { Stage } from '../dvc/index.ts';
+import type { Reporter } from '../report.ts';
+import type { Tag } from '../tracking/store.ts';
+import type { Tracking } from './tracked-run.ts';
+
+/** An upload is given up after this long without a byte going through. */
+export const UPLOAD_IDLE_MS = 30_000;
+
+export const OUTPUT_LOG_ARTIFACT = 'mlrun/output.log';
+
+/** The stage's declared outputs that exist, as artifacts; the missing ones as a tag. */
+export async function declaredOutputs(stage: Stage, artifactRoot: string, reporter: Reporter): Promise<{ files: ArtifactFile[]; tags: Tag[] }> {
+  const declared = [...stage.outs, ...stage.metrics, ...stage.plots].map((output) => output.path);
+  const collected = await collectOutputs(artifactRoot, stage.wdir, declared);
+  for (const warning of collected.warnings) reporter.warn(warning);
+  for (const skipped of collected.skipped) reporter.info(`not uploaded: ${skipped}`);
+  const { missing } = collected;
+  return { files: collected.files, tags: missing.length > 0 ? [{ key: 'mlrun.missing_outputs', value: missing.join(', ') }] : [] };
+}
+
+export async function uploadFiles(tracking: Tracking, files: ArtifactFile[], env: NodeJS.ProcessEnv, reporter: Reporter): Promise<void> {
+  if (files.length === 0) return;
+  const idle = new AbortController();
+  let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+  const line = progressLine(process.stderr);
+  const result = await uploadArtifacts({
+    artifactUri: tracking.run.artifactUri,
+    trackingUri: tracking.store.trackingUri,
+    env,
+    files,
+    signal: idle.signal,
+    onProgress: (progress) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+      line.update(progress);
+    },
+  });
+  clearTimeout(timer);
+  line.end();
+  for (const failure of result.failures) reporter.warn(failure);
+  reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
+}
