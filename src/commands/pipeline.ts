@@ -1,21 +1,90 @@
 // `mlrun pipeline [options] -- dvc repro`: the parent run of one pipeline launch. Every stage
-// wrapped with `mlrun --` inside it becomes its child.
+// wrapped with `mlrun --` inside it becomes its child. The parent holds the pipeline's definition
+// (dvc.yaml and params files) from the start and dvc.lock at the end; the children get the data
+// hashes they consumed and produced; the stages DVC skipped are listed on the parent.
+import path from 'node:path';
+import type { ArtifactFile } from '../artifacts/collect.ts';
+import { findDvcRoot } from '../dvc/index.ts';
+import { describeError, type Reporter } from '../report.ts';
+import type { Tag } from '../tracking/store.ts';
 import { displayCommand } from './command-line.ts';
+import {
+  appendLineageIndex,
+  lineageTags,
+  lockFiles,
+  outsDigest,
+  pipelineDefinitionFiles,
+  readLineageIndex,
+  readLocks,
+  recordedWithLocks,
+  relative,
+  skippedStages,
+} from './pipeline-lineage.ts';
+import { readStageRuns, removeStageRuns } from './pipeline-record.ts';
+import { uploadFiles } from './stage-artifacts.ts';
 import { mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
+import type { Tracking } from './tracked-run.ts';
 
 export type PipelineOptions = RunOptions;
 
 export function pipelineCommand(argv: string[], options: PipelineOptions): Promise<number> {
-  return runTrackedCommand(argv, options, () => ({
-    defaultName: displayCommand(argv),
-    tags: [{ key: 'mlrun.role', value: 'pipeline' }],
-    parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || undefined,
-    // Stages find their parent in MLRUN_PARENT_RUN_ID; MLFLOW_RUN_ID also names it, as the
-    // Python recipe does, so an unwrapped MLflow stage still logs somewhere sensible.
-    commandEnv: (tracking, env) => ({
-      ...withoutRunSelectors(env),
-      ...mlflowEnv(tracking, tracking.run.runId),
-      MLRUN_PARENT_RUN_ID: tracking.run.runId,
-    }),
-  }));
+  return runTrackedCommand(argv, options, ({ cwd, env, projectRoot, reporter }) => {
+    const dvcRoot = findDvcRoot(cwd, env);
+    let definitionsLogged: Promise<void> = Promise.resolve();
+    return {
+      defaultName: displayCommand(argv),
+      tags: [{ key: 'mlrun.role', value: 'pipeline' }],
+      parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || undefined,
+      // Stages find their parent in MLRUN_PARENT_RUN_ID; MLFLOW_RUN_ID also names it, as the
+      // Python recipe does, so an unwrapped MLflow stage still logs somewhere sensible.
+      commandEnv: (tracking, env) => ({
+        ...withoutRunSelectors(env),
+        ...mlflowEnv(tracking, tracking.run.runId),
+        MLRUN_PARENT_RUN_ID: tracking.run.runId,
+      }),
+      attach: (tracking) => {
+        // While DVC already runs, and without a progress line that would cut into its output.
+        if (dvcRoot) definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, pipelineDefinitionFiles(dvcRoot)), env, reporter, false);
+        return {};
+      },
+      beforeClose: async (tracking) => {
+        await definitionsLogged;
+        const tags = dvcRoot ? await recordLineage(tracking, dvcRoot, projectRoot, reporter) : [];
+        if (dvcRoot) await uploadFiles(tracking, asArtifacts(dvcRoot, lockFiles(dvcRoot)), env, reporter);
+        removeStageRuns(projectRoot, tracking.run.runId);
+        return tags;
+      },
+    };
+  });
+}
+
+async function recordLineage(tracking: Tracking, dvcRoot: string, projectRoot: string, reporter: Reporter): Promise<Tag[]> {
+  const { store } = tracking;
+  const records = readStageRuns(projectRoot, tracking.run.runId);
+  let locks;
+  try {
+    locks = readLocks(dvcRoot);
+  } catch (error) {
+    reporter.warn(`cannot read dvc.lock: ${describeError(error)}: no lineage recorded`);
+    return [];
+  }
+  const children = recordedWithLocks(records, dvcRoot, locks);
+  for (const { record, lock } of children) {
+    await store.logBatch(record.runId, { tags: lineageTags(lock) }).catch((error: unknown) => {
+      reporter.warn(`could not tag run ${record.runId} with its data hashes: ${describeError(error)}`);
+    });
+  }
+  const index = readLineageIndex(projectRoot);
+  appendLineageIndex(
+    projectRoot,
+    children.map(({ record, lock }) => ({ store: store.displayUri, dvcYaml: record.dvcYaml, stage: record.stage, outs: outsDigest(lock), runId: record.runId })),
+  );
+  // Experiments run in their own copies of the project: which stages they skipped is theirs to say.
+  if (records.some((record) => record.expName)) return [];
+  const skipped = skippedStages(dvcRoot, records, locks, index, store.displayUri);
+  return [{ key: 'dvc.skipped_stages', value: JSON.stringify(skipped) }];
+}
+
+function asArtifacts(root: string, files: string[]): ArtifactFile[] {
+  return files.map((file) => ({ localPath: file, artifactPath: relative(root, path.resolve(file)) }));
 }

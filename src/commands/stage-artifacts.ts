@@ -23,11 +23,18 @@ export async function declaredOutputs(stage: Stage, artifactRoot: string, report
   return { files: collected.files, tags: missing.length > 0 ? [{ key: 'mlrun.missing_outputs', value: missing.join(', ') }] : [] };
 }
 
-export async function uploadFiles(tracking: Tracking, files: ArtifactFile[], env: NodeJS.ProcessEnv, reporter: Reporter): Promise<void> {
+/** Uploads files into the run; `showProgress` draws a progress line when stderr is a terminal no one else is writing to. */
+export async function uploadFiles(
+  tracking: Tracking,
+  files: ArtifactFile[],
+  env: NodeJS.ProcessEnv,
+  reporter: Reporter,
+  showProgress = true,
+): Promise<void> {
   if (files.length === 0) return;
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-  const line = progressLine(process.stderr);
+  const line = showProgress ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
   const result = await uploadArtifacts({
     artifactUri: tracking.run.artifactUri,
     trackingUri: tracking.store.trackingUri,

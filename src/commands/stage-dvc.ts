@@ -1,7 +1,7 @@
 // What a DVC stage adds to its run: identity tags, its params before the command, its metrics
 // files and DVCLive history after it.
 import path from 'node:path';
-import { dvcliveDirsOf, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
+import { dvcliveDirsOf, findDvcRoot, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
 import { sanitizeKey } from '../metrics/keys.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
@@ -26,10 +26,16 @@ export function stageTags(stage: Stage | undefined, env: NodeJS.ProcessEnv, proj
   const tags: Tag[] = [];
   const name = stage?.name ?? env.DVC_STAGE;
   if (name) tags.push({ key: 'dvc.stage', value: name });
-  if (stage) tags.push({ key: 'dvc.yaml', value: path.relative(projectRoot, stage.dvcYamlPath).split(path.sep).join('/') });
+  if (stage) tags.push({ key: 'dvc.yaml', value: relativeDvcYaml(stage, env, projectRoot) });
   if (env.DVC_EXP_NAME) tags.push({ key: 'dvc.exp_name', value: env.DVC_EXP_NAME });
   if (env.DVC_EXP_BASELINE_REV) tags.push({ key: 'dvc.baseline_rev', value: env.DVC_EXP_BASELINE_REV });
   return tags;
+}
+
+/** The stage's dvc.yaml relative to the DVC project it runs in, `/`-separated. */
+export function relativeDvcYaml(stage: Stage, env: NodeJS.ProcessEnv, projectRoot: string): string {
+  const root = findDvcRoot(stage.wdir, env) ?? projectRoot;
+  return path.relative(root, stage.dvcYamlPath).split(path.sep).join('/');
 }
 
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {

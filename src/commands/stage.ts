@@ -9,9 +9,12 @@ import { OutputLog } from '../process/output-log.ts';
 import { describeError } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT, uploadFiles } from './stage-artifacts.ts';
-import { locateStage, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
+import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
+import { recordStageRun } from './pipeline-record.ts';
+import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
 import { StageMetrics } from './stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
+import { END_BUDGET_MS, statusOf } from './tracked-run.ts';
 
 export interface StageOptions extends RunOptions, SettingFlags {
   stage?: string;
@@ -25,14 +28,32 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
     let metrics: StageMetrics | undefined;
     let outputLog: OutputLog | undefined;
     let paramsLogged: Promise<void> = Promise.resolve();
+    const experiment = experimentOf(env);
+    let experimentParent: ExperimentRun | undefined;
+    const pipelineRunId = env.MLRUN_PARENT_RUN_ID || undefined;
 
     return {
       defaultName: stage?.name ?? commandBasename(argv),
       tags: stageTags(stage, env, projectRoot),
       parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || env.MLFLOW_RUN_ID || undefined,
+      resolveParent: async (store, request, callOptions) => {
+        // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
+        if (!experiment || options.parent) return request.parentRunId;
+        experimentParent = await experimentRun(store, experiment, pipelineRunId, projectRoot, request, callOptions);
+        return experimentParent.runId;
+      },
       // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
       commandEnv: (tracking, env) => ({ ...withoutRunSelectors(env), ...mlflowEnv(tracking, tracking.run.runId) }),
       attach: (tracking) => {
+        if (stage && pipelineRunId && !tracking.offline) {
+          recordStageRun(projectRoot, pipelineRunId, {
+            stage: stage.name,
+            dvcYaml: relativeDvcYaml(stage, env, projectRoot),
+            runId: tracking.run.runId,
+            dvcRoot: findDvcRoot(stage.wdir, env) ?? projectRoot,
+            ...(experiment ? { expName: experiment.name } : {}),
+          });
+        }
         if (stage) {
           // Sent while the command already runs: the command never waits for it.
           const params = stageParams(stage, reporter);
@@ -77,6 +98,11 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         }
         await uploadFiles(tracking, files, env, reporter);
         outputLog?.remove();
+        if (experimentParent?.closedByStage) {
+          await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: AbortSignal.timeout(END_BUDGET_MS) }).catch(
+            (error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`),
+          );
+        }
         return tags;
       },
     };

@@ -12,7 +12,7 @@ import { storeTarget } from '../tracking/open-store.ts';
 import type { Tag } from '../tracking/store.ts';
 import { VERSION } from '../version.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
-import { finishTracking, startTracking, statusOf, type Tracking } from './tracked-run.ts';
+import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from './tracked-run.ts';
 
 /** The options every tracked command takes (see cli.ts). */
 export interface RunOptions {
@@ -40,6 +40,8 @@ export interface CommandSpec {
   tags?: Tag[];
   /** The parent when --parent is not given. */
   parentFromEnv: (env: NodeJS.ProcessEnv) => string | undefined;
+  /** Replaces the parent once the store is open (see TrackingPlan.resolveParent). */
+  resolveParent?: TrackingPlan['resolveParent'];
   /** The variables that point the command at its run. */
   commandEnv: (tracking: Tracking, env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
   /** Once the run exists, before the command starts: what watches its output (metrics, the output log). */
@@ -86,6 +88,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
         tags,
         startTime: Date.now(),
       },
+      resolveParent: spec.resolveParent,
     },
     reporter,
   );

@@ -1,10 +1,11 @@
 // The part of a run's life that is the same for a stage and for a pipeline: open the run within a
 // bounded wait (falling back to a local record when the server cannot take it), and close it.
 import path from 'node:path';
+import { keepOutOfProject, stateFolder } from '../config/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { closeRun, openRun, type OpenRunRequest } from '../tracking/lifecycle.ts';
-import { openStore, type StoreTarget } from '../tracking/open-store.ts';
-import type { RunInfo, RunStatus, Store, Tag } from '../tracking/store.ts';
+import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from '../tracking/open-store.ts';
+import type { CallOptions, RunInfo, RunStatus, Store, Tag } from '../tracking/store.ts';
 
 /** How long the command may wait for its run to be created (the issue allows 5 s in all). */
 export const START_BUDGET_MS = 4000;
@@ -26,6 +27,8 @@ export interface TrackingPlan {
   projectRoot: string;
   env: NodeJS.ProcessEnv;
   request: OpenRunRequest;
+  /** Replaces the requested parent with the one to use, once the store is open (experiment runs). */
+  resolveParent?: (store: Store, request: OpenRunRequest, options: CallOptions) => Promise<string | undefined>;
 }
 
 export async function startTracking(plan: TrackingPlan, reporter: Reporter): Promise<Tracking | undefined> {
@@ -33,7 +36,9 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
   let store: Store | undefined;
   try {
     store = await openStore(plan.target, plan.env);
-    const opened = await openRun(store, plan.request, { signal });
+    if (plan.target.kind === 'sqlite') keepOutOfProject(path.join(path.dirname(plan.target.dbPath), EMBEDDED_ARTIFACTS));
+    const parentRunId = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request.parentRunId;
+    const opened = await openRun(store, { ...plan.request, parentRunId }, { signal });
     for (const warning of opened.warnings) reporter.warn(warning);
     return { store, run: opened.info, offline: false };
   } catch (error) {
@@ -50,6 +55,7 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
 
 /** Records the run in the local offline store, tagged with what `mlrun sync` needs to deliver it. */
 async function startOffline(plan: TrackingPlan, reason: string, server: string, reporter: Reporter): Promise<Tracking | undefined> {
+  stateFolder(plan.projectRoot);
   const dbPath = path.join(plan.projectRoot, OFFLINE_DB);
   try {
     const store = await openStore({ kind: 'sqlite', dbPath }, plan.env);

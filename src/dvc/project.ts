@@ -47,6 +47,7 @@ export class Project {
       }
       const names = new Set(entries.map((e) => e.name));
       if (rel && (names.has('.dvc') || names.has('.git') || names.has('pyvenv.cfg'))) return;
+      if (rel && names.has('.dvcignore') && ignoresEverything(path.join(dir, '.dvcignore'))) return;
       if (names.has('dvc.yaml') && !ignored(rel ? `${rel}/dvc.yaml` : 'dvc.yaml', false)) found.push(path.join(dir, 'dvc.yaml'));
       for (const entry of entries) {
         if (!entry.isDirectory() || SKIPPED_DIRS.has(entry.name)) continue;
@@ -95,4 +96,15 @@ function globRule(pattern: string): IgnoreTest {
     .join('');
   const regex = new RegExp(anchored ? `^${source}$` : `(?:^|/)${source}$`);
   return (relPath, isDir) => (!dirOnly || isDir) && regex.test(relPath);
+}
+
+/** A folder's own .dvcignore that ignores all it holds (as mlrun writes into its folders). */
+function ignoresEverything(file: string): boolean {
+  try {
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .some((line) => ['*', '/*', '**'].includes(line.trim()));
+  } catch {
+    return false;
+  }
 }

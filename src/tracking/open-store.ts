@@ -6,6 +6,7 @@ import { redactUri } from './redact.ts';
 import type { Store } from './store.ts';
 
 export const EMBEDDED_DB = 'mlflow.db';
+export { DEFAULT_ARTIFACT_FOLDER as EMBEDDED_ARTIFACTS } from './sqlite/location.ts';
 
 export type StoreTarget = { kind: 'rest'; uri: string } | { kind: 'sqlite'; dbPath: string };
 

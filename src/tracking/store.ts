@@ -63,6 +63,22 @@ export interface Batch {
   tags?: Tag[];
 }
 
+/**
+ * A dataset a run consumed, as `mlflow.log_input(dataset, context=...)` records it. MLflow keeps
+ * one per experiment for each name and digest.
+ */
+export interface DatasetInput {
+  name: string;
+  /** At most 36 characters: an md5 fits, and so does DVC's `<md5>.dir` of a directory. */
+  digest: string;
+  /** MLflow's name for the kind of source, e.g. `local`, `http`, `s3`. */
+  sourceType: string;
+  /** The source as MLflow's `DatasetSource.to_json()` writes it, e.g. `{"uri": "data/train.csv"}`. */
+  source: string;
+  /** The input tag `mlflow.data.context`, e.g. `training`. */
+  context?: string;
+}
+
 export interface RunUpdate {
   status: RunStatus;
   endTime: number;
@@ -90,6 +106,11 @@ export interface Store {
   /** Any number of entries: the backend splits them to fit its limits. */
   logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void>;
   updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void>;
+  /**
+   * Links datasets to the run as its inputs. Logging one again changes nothing: neither the
+   * dataset's source nor the context of the run's first link to it.
+   */
+  logInputs(runId: string, datasets: DatasetInput[], options?: CallOptions): Promise<void>;
 
   /** Releases connections and file handles. */
   close(): Promise<void>;

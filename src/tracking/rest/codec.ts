@@ -1,7 +1,7 @@
 // MLflow's protobuf-JSON on the wire ↔ the Store's types. Requests: NaN/±Infinity as the strings
 // protobuf-JSON uses (JSON.stringify would send null, which the server rejects). Responses:
 // snake_case fields, omitted when empty, int64 as numbers or numeric strings (the Go store).
-import type { Batch, Experiment, LifecycleStage, Metric, Run, RunInfo, RunStatus, Tag } from '../store.ts';
+import type { Batch, DatasetInput, Experiment, LifecycleStage, Metric, Run, RunInfo, RunStatus, Tag } from '../store.ts';
 
 export type WireNumber = number | 'NaN' | 'Infinity' | '-Infinity';
 
@@ -29,6 +29,19 @@ export function encodeBatch(runId: string, batch: Batch): WireBatch {
   if (batch.params?.length) wire.params = batch.params.map(({ key, value }) => ({ key, value }));
   if (batch.tags?.length) wire.tags = batch.tags.map(({ key, value }) => ({ key, value }));
   return wire;
+}
+
+export const DATASET_CONTEXT_TAG = 'mlflow.data.context';
+
+export interface WireDatasetInput {
+  tags?: { key: string; value: string }[];
+  dataset: { name: string; digest: string; source_type: string; source: string };
+}
+
+/** As the Python client's `_create_dataset_input` builds it: no context, no tag (nor an empty list). */
+export function encodeDatasetInput(input: DatasetInput): WireDatasetInput {
+  const dataset = { name: input.name, digest: input.digest, source_type: input.sourceType, source: input.source };
+  return input.context ? { tags: [{ key: DATASET_CONTEXT_TAG, value: input.context }], dataset } : { dataset };
 }
 
 /** A protobuf-JSON number: a JSON number, a numeric string, or "NaN"/"Infinity"/"-Infinity". */

@@ -15,8 +15,11 @@
 // `mlflow ui` serves runs whose artifact_uri is a local path by reading the files directly.
 import path from 'node:path';
 
+/** The Python client's default artifact root, `./mlruns`, here beside the database. */
+export const DEFAULT_ARTIFACT_FOLDER = 'mlruns';
+
 export function defaultArtifactRoot(dbPath: string): string {
-  return path.join(path.dirname(path.resolve(dbPath)), 'mlruns');
+  return path.join(path.dirname(path.resolve(dbPath)), DEFAULT_ARTIFACT_FOLDER);
 }
 
 /** MLflow's `append_to_uri_path` for the roots used here: a local path or `scheme:/...`. */

@@ -5,9 +5,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrackingError } from '../errors.ts';
-import type { Batch, CallOptions, CreateRunRequest, Experiment, LifecycleStage, Param, Run, RunInfo, RunStatus, RunUpdate, Store, Tag } from '../store.ts';
+import type { Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, LifecycleStage, Param, Run, RunInfo, RunStatus, RunUpdate, Store, Tag } from '../store.ts';
 import { Connection, isConstraintViolation } from './connection.ts';
 import { prepareDatabase } from './create.ts';
+import { insertDatasetInputs } from './inputs.ts';
 import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
 import { insertMetrics } from './metrics.ts';
 import {
@@ -15,6 +16,7 @@ import {
   checkParamKeysUnique,
   invalid,
   parseExperimentId,
+  validateDatasetInput,
   validateExperimentName,
   validateMetric,
   validateParam,
@@ -212,6 +214,13 @@ class SqliteStore implements Store {
     }, options.signal);
   }
 
+  async logInputs(runId: string, datasets: DatasetInput[], options: CallOptions = {}): Promise<void> {
+    validateRunId(runId);
+    datasets.forEach(validateDatasetInput);
+    const db = await this.#connection();
+    await db.write(() => insertDatasetInputs(db, checkRunIsActive(db, runId), runId, datasets), options.signal);
+  }
+
   async close(): Promise<void> {
     const ready = this.#ready;
     this.#ready = undefined;
@@ -249,12 +258,14 @@ function resolveArtifactRoot(dbPath: string, root: string | undefined): string {
   return /^[a-z][a-z0-9+.-]*:/i.test(root) ? root : path.resolve(path.dirname(dbPath), root);
 }
 
-function checkRunIsActive(db: Connection, runId: string): void {
-  const row = db.statement('SELECT lifecycle_stage FROM runs WHERE run_uuid = ?').get(runId);
+/** The run's experiment id, once the run is known to exist and be active. */
+function checkRunIsActive(db: Connection, runId: string): number {
+  const row = db.statement('SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?').get(runId);
   if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
   if (row.lifecycle_stage !== 'active') {
     throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle_stage)}.`);
   }
+  return Number(row.experiment_id);
 }
 
 /** Params are write-once: the same value again is a no-op, another value an error. */

@@ -1,13 +1,17 @@
 // MLflow's input checks (mlflow/utils/validation.py), with its messages. The embedded store runs
 // them itself because nothing sits between it and the database.
 import { TrackingError } from '../errors.ts';
-import type { Metric, Param, Tag } from '../store.ts';
+import type { DatasetInput, Metric, Param, Tag } from '../store.ts';
 import { pyFloat, pyJsonString, pyLength, pyNormpath, pyRepr, pyReprList, pySlice } from './python-format.ts';
 
 const MAX_ENTITY_KEY_LENGTH = 250;
 const MAX_PARAM_VAL_LENGTH = 6000;
 const MAX_TAG_VAL_LENGTH = 8000;
 const MAX_EXPERIMENT_NAME_LENGTH = 500;
+const MAX_DATASET_NAME_SIZE = 500;
+const MAX_DATASET_DIGEST_SIZE = 36;
+const MAX_DATASET_SOURCE_SIZE = 65535;
+const MAX_INPUT_TAG_VALUE_SIZE = 500;
 
 // Python's `\w` is Unicode-aware, and its `$` also matches before one final newline.
 const KEY_PATTERN = /^[/\p{L}\p{N}_.\- :]*\n?$/u;
@@ -102,6 +106,18 @@ export function checkParamKeysUnique(params: Param[]): void {
 
 export function changedParamsError(runId: string, changed: { key: string; old_value: string; new_value: string }[]): TrackingError {
   return invalid(`Changing param values is not allowed. Params were already logged='${pyReprList(changed)}' for run ID='${runId}'.`);
+}
+
+/** MLflow's `_validate_dataset` and `_validate_input_tag` (SQLite itself ignores VARCHAR sizes). */
+export function validateDatasetInput(input: DatasetInput): void {
+  const limits = [['name', input.name, MAX_DATASET_NAME_SIZE], ['digest', input.digest, MAX_DATASET_DIGEST_SIZE], ['source', input.source, MAX_DATASET_SOURCE_SIZE]] as const;
+  for (const [field, value, limit] of limits) {
+    if (pyLength(value) > limit) throw invalid(`'${field}' exceeds the maximum length of ${limit} characters`);
+  }
+  // The one input tag is mlflow.data.context, whose key is well within MAX_INPUT_TAG_KEY_SIZE.
+  if (input.context && pyLength(input.context) > MAX_INPUT_TAG_VALUE_SIZE) {
+    throw invalid(`'value' exceeds the maximum length of ${MAX_INPUT_TAG_VALUE_SIZE} characters`);
+  }
 }
 
 export function validateExperimentName(name: string): void {

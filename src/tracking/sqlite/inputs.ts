@@ -1,0 +1,51 @@
+// A run's dataset inputs, written as MLflow's SqlAlchemyStore._log_inputs_impl writes them: a
+// `datasets` row per experiment, name and digest; an `inputs` row linking it to the run; the
+// link's tags in `input_tags`. A dataset the experiment already has is reused as it is (its source
+// is not updated), and so is a link the run already has (its tags are not rewritten).
+import { randomUUID } from 'node:crypto';
+import type { DatasetInput } from '../store.ts';
+import type { Connection } from './connection.ts';
+
+const DATASET_CONTEXT_TAG = 'mlflow.data.context';
+
+export function insertDatasetInputs(db: Connection, experimentId: number, runId: string, inputs: DatasetInput[]): void {
+  const findDataset = db.statement('SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?');
+  const insertDataset = db.statement(
+    'INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, dataset_source, dataset_schema, dataset_profile) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)',
+  );
+  const findLink = db.statement(
+    "SELECT 1 FROM inputs WHERE source_type = 'DATASET' AND source_id = ? AND destination_type = 'RUN' AND destination_id = ?",
+  );
+  // `step` keeps its column default, 0, as MLflow leaves it.
+  const insertLink = db.statement(
+    "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id) VALUES (?, 'DATASET', ?, 'RUN', ?)",
+  );
+  const insertTag = db.statement('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)');
+
+  for (const input of firstOfEach(inputs)) {
+    let datasetUuid = findDataset.get(experimentId, input.name, input.digest)?.dataset_uuid as string | undefined;
+    if (datasetUuid === undefined) {
+      datasetUuid = newUuid();
+      insertDataset.run(datasetUuid, experimentId, input.name, input.digest, input.sourceType, input.source);
+    }
+    if (findLink.get(datasetUuid, runId)) continue;
+    const inputUuid = newUuid();
+    insertLink.run(inputUuid, datasetUuid, runId);
+    // As the Python client: an empty context is no tag.
+    if (input.context) insertTag.run(inputUuid, DATASET_CONTEXT_TAG, input.context);
+  }
+}
+
+/** Of several inputs with the same name and digest, MLflow keeps the first. */
+function firstOfEach(inputs: DatasetInput[]): DatasetInput[] {
+  const byKey = new Map<string, DatasetInput>();
+  for (const input of inputs) {
+    const key = JSON.stringify([input.name, input.digest]);
+    if (!byKey.has(key)) byKey.set(key, input);
+  }
+  return [...byKey.values()];
+}
+
+function newUuid(): string {
+  return randomUUID().replaceAll('-', '');
+}
