@@ -41,6 +41,7 @@ test('files and nested folders become files named from the project root, sorted'
     ],
     warnings: [],
     skipped: [],
+    missing: [],
   });
 });
 
@@ -58,6 +59,7 @@ test('missing outputs are reported, one line each, and the rest still collected'
     "declared output 'gone.txt' does not exist: not uploaded",
     "declared output 'gone-dir/' does not exist: not uploaded",
   ]);
+  assert.deepEqual(collected.missing, ['gone.txt', 'gone-dir/']);
 });
 
 test('paths that leave the project through .. or an absolute path are refused', async () => {
@@ -104,6 +106,7 @@ test('URLs and remote:// outputs are skipped, not read', async () => {
     files: [{ localPath: path.join(root, 'model.pkl'), artifactPath: 'model.pkl' }],
     warnings: [],
     skipped: ['s3://bucket/data.csv', 'remote://myremote/path', 'https://example.com/x'],
+    missing: [],
   });
 });
 
