@@ -3,9 +3,12 @@
 argv: tracking URI, JSON query (see python.ts). Uses only MLflow's public client API, so a run
 that reads here reads for every MLflow user.
 """
+import hashlib
 import json
 import math
+import os
 import sys
+import tempfile
 
 from mlflow.tracking import MlflowClient
 
@@ -24,6 +27,20 @@ def list_artifacts(client, run_id, path=None):
         else:
             out.append(item.path)
     return out
+
+
+def artifact_digests(client, run_id):
+    """Every artifact of the run, downloaded by the client: path -> sha256 of its bytes."""
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"  # no progress bars on stderr
+    digests = {}
+    with tempfile.TemporaryDirectory() as dst:
+        local = client.download_artifacts(run_id, "", dst)
+        for folder, _, files in os.walk(local):
+            for name in files:
+                file = os.path.join(folder, name)
+                with open(file, "rb") as f:
+                    digests[os.path.relpath(file, local).replace(os.sep, "/")] = hashlib.sha256(f.read()).hexdigest()
+    return dict(sorted(digests.items()))
 
 
 def describe(client, run, query):
@@ -54,6 +71,19 @@ def describe(client, run, query):
             ]
     if query.get("withArtifacts"):
         answer["artifacts"] = sorted(list_artifacts(client, info.run_id))
+    if query.get("withArtifactDigests"):
+        answer["artifact_sha256"] = artifact_digests(client, info.run_id)
+    if query.get("withInputs"):
+        answer["inputs"] = [
+            {
+                "name": i.dataset.name,
+                "digest": i.dataset.digest,
+                "source_type": i.dataset.source_type,
+                "source": i.dataset.source,
+                "tags": {t.key: t.value for t in i.tags},
+            }
+            for i in run.inputs.dataset_inputs
+        ]
     return answer
 
 

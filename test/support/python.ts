@@ -24,6 +24,19 @@ export interface PyRun {
   /** Every point of every metric, in the order MLflow returns them. */
   history: Record<string, { value: number | string; step: number; timestamp: number }[]>;
   artifacts: string[];
+  /** With `withArtifactDigests`: every artifact as the client downloads it, path → sha256 (hex). */
+  artifact_sha256?: Record<string, string>;
+  /** With `withInputs`: `run.inputs.dataset_inputs`, in the order MLflow returns them. */
+  inputs?: PyDatasetInput[];
+}
+
+export interface PyDatasetInput {
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  /** The input's tags, e.g. `mlflow.data.context`. */
+  tags: Record<string, string>;
 }
 
 export interface PyQuery {
@@ -35,6 +48,9 @@ export interface PyQuery {
   experimentNames?: string[];
   withHistory?: boolean;
   withArtifacts?: boolean;
+  /** Download every artifact of each run and return its sha256 (`artifact_sha256`). */
+  withArtifactDigests?: boolean;
+  withInputs?: boolean;
 }
 
 export interface PyAnswer {

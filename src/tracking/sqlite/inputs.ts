@@ -22,7 +22,9 @@ export function insertDatasetInputs(db: Connection, experimentId: number, runId:
   );
   const insertTag = db.statement('INSERT INTO input_tags (input_uuid, name, value) VALUES (?, ?, ?)');
 
-  for (const input of firstOfEach(inputs)) {
+  // One at a time, each seeing the rows of those before it: of several inputs with the same name and
+  // digest the first wins, which is MLflow's dedupe within a call.
+  for (const input of inputs) {
     let datasetUuid = findDataset.get(experimentId, input.name, input.digest)?.dataset_uuid as string | undefined;
     if (datasetUuid === undefined) {
       datasetUuid = newUuid();
@@ -34,16 +36,6 @@ export function insertDatasetInputs(db: Connection, experimentId: number, runId:
     // As the Python client: an empty context is no tag.
     if (input.context) insertTag.run(inputUuid, DATASET_CONTEXT_TAG, input.context);
   }
-}
-
-/** Of several inputs with the same name and digest, MLflow keeps the first. */
-function firstOfEach(inputs: DatasetInput[]): DatasetInput[] {
-  const byKey = new Map<string, DatasetInput>();
-  for (const input of inputs) {
-    const key = JSON.stringify([input.name, input.digest]);
-    if (!byKey.has(key)) byKey.set(key, input);
-  }
-  return [...byKey.values()];
 }
 
 function newUuid(): string {
