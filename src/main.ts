@@ -5,6 +5,13 @@ import { main } from './cli.ts';
 // about what a bundled library calls (axios's url.parse) are not for the user.
 (process as { noDeprecation?: boolean }).noDeprecation = true;
 
+// `mlrun --help | head -2`: a reader that leaves early is not an error of mlrun's.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => exit(code),
   (error: unknown) => {

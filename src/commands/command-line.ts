@@ -12,13 +12,19 @@ function quote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Programs that run a script named among their arguments. */
+const INTERPRETER = /^(python[\d.]*|pypy[\d.]*|node|deno|bun|sh|bash|zsh|dash|ksh|fish|Rscript|R|julia|ruby|perl|php|lua|java|uv|poetry|conda)$/;
+
 /**
  * What MLflow would record as the run's source: the script an interpreter runs (`python train.py`
- * → `train.py`, `Rscript fit.R` → `fit.R`), else the program itself.
+ * → `train.py`, `Rscript fit.R` → `fit.R`), else the program itself (`bin/evaluate model.json`
+ * → `bin/evaluate`).
  */
 export function sourceNameOf(argv: string[], cwd: string): string {
+  const program = argv[0]!;
+  if (!INTERPRETER.test(path.basename(program))) return program;
   const script = argv.slice(1).find((arg) => !arg.startsWith('-') && isFile(path.resolve(cwd, arg)));
-  return script ?? argv[0]!;
+  return script ?? program;
 }
 
 function isFile(file: string): boolean {

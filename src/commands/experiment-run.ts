@@ -12,6 +12,9 @@ import type { OpenRunRequest } from '../tracking/lifecycle.ts';
 import { openRun } from '../tracking/lifecycle.ts';
 import type { CallOptions, RunStatus, Store, Tag } from '../tracking/store.ts';
 
+/** Tags of the stage's request that describe the stage, not its experiment. */
+const STAGE_ONLY_TAGS = ['mlflow.runName', 'mlflow.source.name', 'mlrun.command', 'dvc.stage', 'dvc.yaml'];
+
 export interface ExperimentIdentity {
   name: string;
   baselineRev?: string;
@@ -39,7 +42,7 @@ export async function experimentRun(
   experiment: ExperimentIdentity,
   pipelineRunId: string | undefined,
   projectRoot: string,
-  template: Omit<OpenRunRequest, 'parentRunId' | 'runName' | 'experiment' | 'experimentName'>,
+  template: OpenRunRequest,
   options: CallOptions,
 ): Promise<ExperimentRun> {
   const dir = path.join(stateFolder(projectRoot), 'experiments');
@@ -60,14 +63,17 @@ export async function experimentRun(
     return { runId: pipelineRunId, closedByStage: false };
   }
   const pipeline = pipelineRunId ? await store.getRun(pipelineRunId, options) : undefined;
+  // The experiment's run shares the stage's context (user, git) but not what is the stage's own.
+  const { parentRunId: _parent, experiment: _experiment, experimentName: _name, ...base } = template;
+  const own = new Set([...STAGE_ONLY_TAGS, ...tags.map((tag) => tag.key)]);
   const opened = await openRun(
     store,
     {
-      ...template,
+      ...base,
       experimentId: pipeline?.info.experimentId ?? template.experimentId,
       runName: experiment.name,
       tags: [
-        ...template.tags.filter((tag) => tag.key !== 'mlflow.runName'),
+        ...template.tags.filter((tag) => !own.has(tag.key)),
         ...tags,
         { key: 'mlrun.role', value: 'experiment' },
         ...(pipelineRunId ? [{ key: 'mlrun.pipeline_run_id', value: pipelineRunId }] : []),

@@ -44,13 +44,13 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
       }),
       attach: (tracking) => {
         // While DVC already runs, and without a progress line that would cut into its output.
-        if (dvcRoot) definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, pipelineDefinitionFiles(dvcRoot)), env, reporter, false);
+        if (dvcRoot) definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, pipelineDefinitionFiles(dvcRoot)), env, reporter, { showProgress: false });
         return {};
       },
-      beforeClose: async (tracking) => {
+      beforeClose: async (tracking, _result, hurry) => {
         await definitionsLogged;
         const tags = dvcRoot ? await recordLineage(tracking, dvcRoot, projectRoot, reporter) : [];
-        if (dvcRoot) await uploadFiles(tracking, asArtifacts(dvcRoot, lockFiles(dvcRoot)), env, reporter);
+        if (dvcRoot) await uploadFiles(tracking, asArtifacts(dvcRoot, lockFiles(dvcRoot)), env, reporter, { hurry });
         removeStageRuns(projectRoot, tracking.run.runId);
         return tags;
       },

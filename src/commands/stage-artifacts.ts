@@ -23,24 +23,27 @@ export async function declaredOutputs(stage: Stage, artifactRoot: string, report
   return { files: collected.files, tags: missing.length > 0 ? [{ key: 'mlrun.missing_outputs', value: missing.join(', ') }] : [] };
 }
 
-/** Uploads files into the run; `showProgress` draws a progress line when stderr is a terminal no one else is writing to. */
+/**
+ * Uploads files into the run. `showProgress` (default on) draws a progress line when stderr is a
+ * terminal no one else is writing to; `hurry` gives up at once.
+ */
 export async function uploadFiles(
   tracking: Tracking,
   files: ArtifactFile[],
   env: NodeJS.ProcessEnv,
   reporter: Reporter,
-  showProgress = true,
+  options: { showProgress?: boolean; hurry?: AbortSignal } = {},
 ): Promise<void> {
-  if (files.length === 0) return;
+  if (files.length === 0 || options.hurry?.aborted) return;
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-  const line = showProgress ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
+  const line = options.showProgress !== false ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
   const result = await uploadArtifacts({
     artifactUri: tracking.run.artifactUri,
     trackingUri: tracking.store.trackingUri,
     env,
     files,
-    signal: idle.signal,
+    signal: options.hurry ? AbortSignal.any([idle.signal, options.hurry]) : idle.signal,
     onProgress: (progress) => {
       clearTimeout(timer);
       timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);

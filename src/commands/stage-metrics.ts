@@ -33,7 +33,7 @@ export class StageMetrics {
    * Matches the last lines and delivers every point. A slow store is waited for as long as it
    * makes progress; one that stops answering is given up after DELIVERY_IDLE_MS.
    */
-  async finish(reporter: Reporter): Promise<void> {
+  async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
     const now = Date.now();
     this.#stream.end('stdout', now);
     this.#stream.end('stderr', now);
@@ -45,7 +45,7 @@ export class StageMetrics {
       delivered = now;
     }, DELIVERY_IDLE_MS);
     try {
-      await this.#sink.close({ signal: idle.signal });
+      await this.#sink.close({ signal: AbortSignal.any([idle.signal, hurry]) });
     } finally {
       clearInterval(watchdog);
     }

@@ -74,8 +74,8 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           },
         };
       },
-      beforeClose: async (tracking, result) => {
-        await metrics?.finish(reporter);
+      beforeClose: async (tracking, result, hurry) => {
+        await metrics?.finish(reporter, hurry);
         await paramsLogged;
         const tags: Tag[] = [];
         const files: ArtifactFile[] = [];
@@ -96,7 +96,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           outputLog.finish();
           files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
         }
-        await uploadFiles(tracking, files, env, reporter);
+        await uploadFiles(tracking, files, env, reporter, { hurry });
         outputLog?.remove();
         if (experimentParent?.closedByStage) {
           await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: AbortSignal.timeout(END_BUDGET_MS) }).catch(

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
+import { onceOnSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { Reporter, secretsFrom } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
@@ -46,8 +47,11 @@ export interface CommandSpec {
   commandEnv: (tracking: Tracking, env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
   /** Once the run exists, before the command starts: what watches its output (metrics, the output log). */
   attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr'>;
-  /** Logs what the run should hold once the command ended, before the run is closed; returns tags to add. */
-  beforeClose?: (tracking: Tracking, result: CommandResult) => Promise<Tag[] | void>;
+  /**
+   * Logs what the run should hold once the command ended, before the run is closed; returns tags
+   * to add. `hurry` aborts when the user signals mlrun again: stop waiting, keep what is left.
+   */
+  beforeClose?: (tracking: Tracking, result: CommandResult, hurry: AbortSignal) => Promise<Tag[] | void>;
 }
 
 /**
@@ -100,10 +104,18 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   if (result.startError) reporter.say(result.startError);
 
   if (tracking) {
-    const closingTags = (await spec.beforeClose?.(tracking, result)) ?? [];
+    // A signal now (the user's second Ctrl-C, a scheduler's second SIGTERM) means: stop waiting
+    // for deliveries and uploads; the run is still closed, within its own short budget.
+    const hurry = new AbortController();
+    const stopListening = onceOnSignal(() => {
+      reporter.say('closing the run without waiting for the rest of its data');
+      hurry.abort();
+    });
+    const closingTags = (await spec.beforeClose?.(tracking, result, hurry.signal)) ?? [];
     const endTags: Tag[] = [...closingTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
+    stopListening();
     reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;

@@ -36,6 +36,9 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
   let store: Store | undefined;
   try {
     store = await openStore(plan.target, plan.env);
+    if (plan.target.kind === 'rest' && /^https:/i.test(plan.target.uri) && /^(true|1)$/i.test(plan.env.MLFLOW_TRACKING_INSECURE_TLS ?? '')) {
+      reporter.say(`TLS certificate verification is off for ${store.displayUri} (MLFLOW_TRACKING_INSECURE_TLS)`);
+    }
     if (plan.target.kind === 'sqlite') keepOutOfProject(path.join(path.dirname(plan.target.dbPath), EMBEDDED_ARTIFACTS));
     const parentRunId = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request.parentRunId;
     const opened = await openRun(store, { ...plan.request, parentRunId }, { signal });

@@ -11,6 +11,23 @@ export type ForwardedSignal = (typeof FORWARDED_SIGNALS)[number];
  * see a second KeyboardInterrupt during its clean-up). So SIGINT is forwarded only when mlrun's
  * stdin is not a terminal, where a SIGINT was meant for mlrun alone (`kill -INT`, a scheduler).
  */
+/**
+ * Calls `handler` once for the first forwarded signal mlrun receives (whatever its origin) until
+ * the returned function is called; later ones are swallowed so mlrun can finish closing.
+ */
+export function onceOnSignal(handler: (signal: ForwardedSignal) => void): () => void {
+  let called = false;
+  const handlers = FORWARDED_SIGNALS.map((signal) => {
+    const listener = () => {
+      if (!called) handler(signal);
+      called = true;
+    };
+    process.on(signal, listener);
+    return () => process.off(signal, listener);
+  });
+  return () => handlers.forEach((remove) => remove());
+}
+
 export function forwardSignals(forward: (signal: ForwardedSignal) => void): () => void {
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {

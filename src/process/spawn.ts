@@ -88,6 +88,12 @@ async function drainOutput(done: PromiseLike<unknown>, ...streams: NodeJS.Readab
 }
 
 function pass(from: NodeJS.ReadableStream, to: NodeJS.WriteStream, copy?: (chunk: Buffer) => void): void {
+  // When whoever reads mlrun's output goes away (`mlrun -- cmd | head`), the command must find
+  // its own output closed, as it would without mlrun: stop reading its pipe so its next write
+  // fails (SIGPIPE / EPIPE) instead of mlrun dying of the error.
+  to.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') (from as unknown as { destroy(): void }).destroy();
+  });
   from.on('data', (chunk: Buffer) => {
     // Respect a slow reader of mlrun's own output: the command then waits on its pipe, as it
     // would without mlrun, instead of mlrun buffering without bound.

@@ -148,11 +148,14 @@ describe('on the embedded store (mlflow.db at the project root)', () => {
   const project = tempProject();
   const stageDir = path.join(project, 'stages', 'train');
   fs.mkdirSync(stageDir, { recursive: true });
+  // The stage DVC_STAGE names below (its command does not matter for finding it by name).
+  fs.writeFileSync(path.join(stageDir, 'dvc.yaml'), 'stages:\n  train:\n    cmd: mlrun -- sh -c exit\n');
   const dbUri = `sqlite:///${path.join(project, 'mlflow.db')}`;
   let parent = { experimentId: '', runId: '' };
 
   test('the first run creates mlflow.db at the project root, not in the stage folder', async () => {
-    const result = await runMlrun(['--', 'sh', '-c', PRINT_RUN_ID], { cwd: stageDir, env: { DVC_ROOT: project } });
+    // Found from the stage folder through the .dvc folder above it, as outside DVC.
+    const result = await runMlrun(['--', 'sh', '-c', PRINT_RUN_ID], { cwd: stageDir });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.messages, []);
     assert.ok(fs.existsSync(path.join(project, 'mlflow.db')));
@@ -177,7 +180,8 @@ describe('on the embedded store (mlflow.db at the project root)', () => {
       const [run] = inspectMlflow(dbUri, { runIds: [childRunId(result)] }).runs;
       assert.equal(run!.info.status, c.status);
       assert.equal(run!.info.experiment_id, parent.experimentId);
-      assert.equal(run!.tags['dvc.stage'], 'stages/train/dvc.yaml:train');
+      assert.equal(run!.tags['dvc.stage'], 'train');
+      assert.equal(run!.tags['dvc.yaml'], 'stages/train/dvc.yaml');
       assertCommonTags(run!, { name: 'train', parent: parent.runId, exitCode: c.exitCode });
     });
   }
