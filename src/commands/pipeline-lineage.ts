@@ -7,7 +7,7 @@ import path from 'node:path';
 import { stateFolder } from '../config/private-folders.ts';
 import { Project, readLock, type LockEntry, type LockStage } from '../dvc/index.ts';
 import { sanitizeKey } from '../metrics/keys.ts';
-import type { Tag } from '../tracking/store.ts';
+import type { DatasetInput, Tag } from '../tracking/store.ts';
 import type { StageRunRecord } from './pipeline-record.ts';
 
 export interface LineageIndexEntry {
@@ -23,6 +23,13 @@ export function lineageTags(lock: LockStage): Tag[] {
   const tag = (kind: 'dep' | 'out') => (entry: LockEntry): Tag[] =>
     entry.hash ? [{ key: sanitizeKey(`dvc.${kind}.${entry.path}.${entry.hashName ?? 'md5'}`), value: entry.hash }] : [];
   return [...lock.deps.flatMap(tag('dep')), ...lock.outs.flatMap(tag('out'))];
+}
+
+/** A stage's deps as MLflow dataset inputs, the dvc.lock hash as digest (MLflow keeps at most 36 characters). */
+export function lineageInputs(lock: LockStage): DatasetInput[] {
+  return lock.deps
+    .filter((entry) => entry.hash && entry.hash.length <= 36)
+    .map((entry) => ({ name: entry.path, digest: entry.hash!, sourceType: 'local', source: JSON.stringify({ uri: entry.path }), context: 'dvc.dep' }));
 }
 
 export function outsDigest(lock: LockStage): string {

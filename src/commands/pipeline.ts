@@ -10,6 +10,7 @@ import type { Tag } from '../tracking/store.ts';
 import { displayCommand } from './command-line.ts';
 import {
   appendLineageIndex,
+  lineageInputs,
   lineageTags,
   lockFiles,
   outsDigest,
@@ -70,9 +71,12 @@ async function recordLineage(tracking: Tracking, dvcRoot: string, projectRoot: s
   }
   const children = recordedWithLocks(records, dvcRoot, locks);
   for (const { record, lock } of children) {
-    await store.logBatch(record.runId, { tags: lineageTags(lock) }).catch((error: unknown) => {
-      reporter.warn(`could not tag run ${record.runId} with its data hashes: ${describeError(error)}`);
-    });
+    try {
+      await store.logBatch(record.runId, { tags: lineageTags(lock) });
+      await store.logInputs(record.runId, lineageInputs(lock));
+    } catch (error) {
+      reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
+    }
   }
   const index = readLineageIndex(projectRoot);
   appendLineageIndex(

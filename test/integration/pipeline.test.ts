@@ -278,7 +278,6 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
 
   test(
     "each child's mlflow.source.name is the script its interpreter runs, else the program",
-    { todo: 'needs fix: sourceNameOf (src/commands/command-line.ts) takes the first argument that is a file, for any program' },
     () => {
       assert.ok(first.parentId, 'the first launch ran');
       assert.deepEqual(first.sourceNames, {
@@ -328,11 +327,6 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
 
   test(
     'two queued experiments run in parallel: one parent each, named after it, holding its own stages',
-    {
-      todo:
-        "needs fix: experimentRun (src/commands/experiment-run.ts) opens the second experiment's run from the stage's request: " +
-        'dvc.exp_name/dvc.baseline_rev twice (HTTP 400, the stages go offline) and the pipeline run as its parent',
-    },
     async () => {
       assert.ok(first.parentId, 'the first launch ran');
       commit('train.lr 0.1');

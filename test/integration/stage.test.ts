@@ -126,7 +126,8 @@ describe('on a real mlflow server', () => {
       env: { MLFLOW_TRACKING_URI: uri, MLFLOW_RUN_ID: parent.runId },
     });
     assert.equal(result.code, 0, result.stderr);
-    const id = result.stdout.toString().trim();
+    // MLflow prints its own 'View run ...' lines after ours when the run ends.
+    const id = result.stdout.toString().split('\n')[0]!;
     const [run] = inspectMlflow(uri, { runIds: [id] }).runs;
     assert.equal(run!.tags['mlflow.parentRunId'], parent.runId);
     assert.deepEqual(run!.metrics, { inner: 2.5 });
