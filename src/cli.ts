@@ -33,6 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("Run a command (a DVC stage) as an MLflow run nested under its pipeline's run.")
     .usage('[options] -- <command> [args...]')
     .version(`mlrun ${VERSION}`, '-V, --version', 'print the version')
+    // The root's options only before a subcommand: else `mlrun pipeline --name x` and
+    // `mlrun sync --tracking-uri u` would fill the root's --name / --tracking-uri, not theirs.
+    .enablePositionalOptions()
     .argument('[command...]')
     .option('--stage <name>', 'the DVC stage (default: DVC_STAGE, else the stage whose cmd is this command)')
     .option('--metric-pattern <regex>', 'a metric regex with named groups key, value and optionally step (repeatable)', collect, undefined)
@@ -58,6 +61,21 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (stray: string[], options) => {
       const { pipelineCommand } = await import('./commands/pipeline.ts');
       exitCode = await pipelineCommand(requireCommand(stray), options);
+    });
+
+  program
+    .command('sync')
+    .description('Deliver the runs recorded offline (server unreachable) to their MLflow server, exactly once.')
+    .helpOption('-h, --help', 'show this help')
+    .option('--tracking-uri <uri>', 'the server to deliver to (default: MLFLOW_TRACKING_URI); http:// or https://')
+    .option('--dry-run', 'list the pending runs without sending anything', false)
+    .option('-v, --verbose', 'say what mlrun did, on stderr', false)
+    .addHelpText('after', '\nRuns recorded for another server stay pending. Exit 0 when nothing is pending, else 1.')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .action(async (options) => {
+      const { syncCommand } = await import('./commands/sync.ts');
+      exitCode = await syncCommand(options);
     });
 
   try {

@@ -149,7 +149,11 @@ export class OfflineRecord {
     );
   }
 
-  /** Sets tags on an offline run, each committed before this returns: the sync's progress marks. */
+  /**
+   * Sets tags on an offline run, committed before this returns: the sync's progress marks. This
+   * connection keeps SQLite's default synchronous=FULL, so a mark survives even a power cut once
+   * written (the store's NORMAL may lose the last commits, which for a mark would mean a repeat).
+   */
   async setTags(runId: string, tags: Tag[]): Promise<void> {
     const db = this.#db;
     await db.write(() => {

@@ -64,7 +64,9 @@ export function planSync(runs: readonly OfflineRun[], target: string | undefined
     const entry: PlannedRun = {
       run,
       verdict: { kind: 'deliver' },
-      ...(parentId ? { parent: { offline: byId.has(parentId), runId: parentId } } : {}),
+      // An offline parent deleted from the record no longer gets a server id: the run then names
+      // it as it is, and openRun records the run without a parent, with a warning.
+      ...(parentId ? { parent: { offline: byId.get(parentId)?.lifecycleStage === 'active', runId: parentId } } : {}),
       ...(server ? { server: redactUri(server) } : {}),
     };
     if (run.status === 'RUNNING') entry.verdict = { kind: 'running' };

@@ -1,0 +1,245 @@
+// `mlrun sync`: delivers the runs recorded in `.mlrun/offline/mlflow.db` while their server could
+// not be reached, to that server, exactly once (see tracking/sync/progress.ts for how), parents
+// before children. `--dry-run` lists what is pending. Exit 0 when nothing is pending, else 1.
+import fs from 'node:fs';
+import path from 'node:path';
+import { collectOutputs } from '../artifacts/collect.ts';
+import { artifactDestination } from '../artifacts/destination.ts';
+import { progressLine } from '../artifacts/progress.ts';
+import { uploadArtifacts } from '../artifacts/upload.ts';
+import { findProjectRoot } from '../config/project-root.ts';
+import { UsageError } from '../config/usage-error.ts';
+import { describeError, Reporter, secretsFrom } from '../report.ts';
+import { TrackingError } from '../tracking/errors.ts';
+import { openStore } from '../tracking/open-store.ts';
+import { redactUri } from '../tracking/redact.ts';
+import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
+import { OfflineRecord, type OfflineRun } from '../tracking/sqlite/offline-reader.ts';
+import type { RunInfo, Store } from '../tracking/store.ts';
+import { deliverRun, type UploadRunArtifacts } from '../tracking/sync/deliver.ts';
+import { acquireLock } from '../tracking/sync/lock.ts';
+import { planSync, type PlannedRun } from '../tracking/sync/plan.ts';
+import { SYNC_TAGS } from '../tracking/sync/progress.ts';
+import { remoteCopyFinder } from '../tracking/sync/remote-copy.ts';
+import { UPLOAD_IDLE_MS } from './stage-artifacts.ts';
+import { OFFLINE_DB } from './tracked-run.ts';
+
+export interface SyncOptions {
+  trackingUri?: string;
+  dryRun: boolean;
+  verbose: boolean;
+}
+
+export const SYNC_LOCK = path.join(path.dirname(OFFLINE_DB), 'sync.lock');
+
+export async function syncCommand(options: SyncOptions): Promise<number> {
+  const env = process.env;
+  const reporter = new Reporter({ verbose: options.verbose, secrets: secretsFrom(env) });
+  const uri = options.trackingUri || env.MLFLOW_TRACKING_URI || undefined;
+  if (uri !== undefined && !/^https?:\/\//i.test(uri)) {
+    throw new UsageError(`mlrun sync delivers to an MLflow server: the tracking URI ${redactUri(uri)} is not http:// or https://`);
+  }
+  const projectRoot = findProjectRoot(process.cwd(), env);
+  const record = OfflineRecord.open(path.join(projectRoot, OFFLINE_DB));
+  if (!record) {
+    reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}`);
+    return 0;
+  }
+  try {
+    if (options.dryRun) return await listPending(record, uri, reporter);
+    if (uri === undefined) {
+      throw new UsageError('mlrun sync needs the server to deliver to: set MLFLOW_TRACKING_URI or pass --tracking-uri http(s)://...');
+    }
+    const lock = acquireLock(path.join(projectRoot, SYNC_LOCK));
+    if ('heldBy' in lock) {
+      reporter.say(`another mlrun sync (pid ${lock.heldBy}) is delivering these runs; if it is not running, remove ${SYNC_LOCK}`);
+      return 1;
+    }
+    try {
+      return await deliverPending(record, uri, env, reporter);
+    } finally {
+      lock.release();
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // A record that cannot be read, or the database locked for minutes: one line, not a stack.
+    reporter.warn(`sync stopped: ${describeError(error)}`);
+    return 1;
+  } finally {
+    record.close();
+  }
+}
+
+async function listPending(record: OfflineRecord, uri: string | undefined, reporter: Reporter): Promise<number> {
+  const plan = planSync(await record.runs(), uri);
+  for (const entry of plan.pending) {
+    const [metrics, params] = await Promise.all([record.metricCount(entry.run.runId), record.params(entry.run.runId)]);
+    const artifacts = await countArtifacts(entry.run, record.dbPath);
+    const note = pendingNote(entry, uri);
+    reporter.say(
+      `pending ${describeRun(entry.run)}: ${plural(metrics, 'metric')}, ${plural(params.length, 'param')}, ${plural(artifacts, 'artifact')}${note ? `; ${note}` : ''}`,
+    );
+  }
+  reporter.say(summary(0, plan.pending.length, plan.delivered, uri, true));
+  return plan.pending.length > 0 ? 1 : 0;
+}
+
+async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<number> {
+  const runs = await record.runs();
+  const plan = planSync(runs, uri);
+  if (plan.pending.length === 0) {
+    reporter.say(summary(0, 0, plan.delivered, uri));
+    return 0;
+  }
+  // Credentials come from MLflow's variables now, at sync time: the record never holds any.
+  let store: Store;
+  let finder: ReturnType<typeof remoteCopyFinder>;
+  try {
+    store = await openStore({ kind: 'rest', uri }, env);
+    finder = remoteCopyFinder(uri, env);
+  } catch (error) {
+    // Only a wrong URI or MLFLOW_* setting fails here: a mistake in how mlrun was invoked.
+    throw new UsageError(describeError(error));
+  }
+  const serverIds = new Map<string, string>();
+  for (const run of runs) {
+    const id = run.tags[SYNC_TAGS.runId];
+    if (id && run.tags[SYNC_TAGS.delivered] !== undefined) serverIds.set(run.runId, id);
+  }
+  reporter.info(`${plural(plan.pending.length, 'run')} pending, delivering to ${store.displayUri}`);
+  const context = {
+    record,
+    store,
+    findCopy: finder.find,
+    uploadArtifacts: artifactUploader(record.dbPath, store, env, reporter),
+  };
+  let synced = 0;
+  let unreachable: string | undefined;
+  try {
+    for (const entry of plan.pending) {
+      if (unreachable !== undefined) continue;
+      if (entry.verdict.kind !== 'deliver') {
+        reporter.say(`left pending ${describeRun(entry.run)}: ${pendingNote(entry, uri)}`);
+        continue;
+      }
+      let parentServerId: string | undefined;
+      if (entry.parent?.offline) {
+        parentServerId = serverIds.get(entry.parent.runId);
+        if (parentServerId === undefined) {
+          reporter.say(`left pending ${describeRun(entry.run)}: its parent ${entry.parent.runId} is not delivered yet`);
+          continue;
+        }
+      } else {
+        // A parent that lives on the server already (the run fell back while its pipeline did not).
+        parentServerId = entry.parent?.runId;
+      }
+      const partly = entry.run.tags[SYNC_TAGS.runId];
+      if (partly) reporter.info(`completing ${describeRun(entry.run)}, partly delivered as ${partly}`);
+      try {
+        const done = await deliverRun(context, entry, parentServerId);
+        for (const warning of done.warnings) reporter.warn(`${describeRun(entry.run)}: ${warning}`);
+        serverIds.set(entry.run.runId, done.serverRunId);
+        synced += 1;
+        reporter.say(
+          `synced ${entry.run.name} (${entry.run.runId} → ${done.serverRunId}): ${plural(done.metrics, 'metric')}, ${plural(done.params, 'param')}, ${plural(done.artifacts, 'artifact')}`,
+        );
+      } catch (error) {
+        reporter.warn(`could not sync ${describeRun(entry.run)}: ${describeError(error)}`);
+        // Every next run would wait through the same retries for the same answer.
+        if (error instanceof TrackingError && error.unreachable) unreachable = store.displayUri;
+      }
+    }
+  } finally {
+    finder.close();
+    await store.close();
+  }
+  const pending = plan.pending.length - synced;
+  if (unreachable !== undefined) reporter.say(`${unreachable} cannot be reached: the remaining runs stay pending`);
+  reporter.say(summary(synced, pending, plan.delivered, store.displayUri));
+  return pending > 0 ? 1 : 0;
+}
+
+/** Uploads the offline run's artifact folder into the server copy's artifact location. */
+function artifactUploader(dbPath: string, store: Store, env: NodeJS.ProcessEnv, reporter: Reporter): UploadRunArtifacts {
+  return async (run: OfflineRun, remote: RunInfo) => {
+    const folder = localArtifactFolder(run, dbPath);
+    if ('failure' in folder) return folder;
+    if (folder.dir === undefined) return { count: 0 };
+    const collected = await collectOutputs(folder.dir, folder.dir, ['.']);
+    for (const warning of collected.warnings) reporter.warn(`${describeRun(run)}: ${warning}`);
+    if (collected.files.length === 0) return { count: 0 };
+    // As a stage's upload: given up only after a while without a byte going through.
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+    const line = progressLine(process.stderr);
+    const result = await uploadArtifacts({
+      artifactUri: remote.artifactUri,
+      trackingUri: store.trackingUri,
+      env,
+      files: collected.files,
+      signal: idle.signal,
+      onProgress: (progress) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+        line.update(progress);
+      },
+    });
+    clearTimeout(timer);
+    line.end();
+    if (result.failures.length > 0) return { failure: result.failures.join('; ') };
+    return { count: result.uploaded };
+  };
+}
+
+/**
+ * The run's artifact folder in the record. The record stores it as an absolute path; a project
+ * that was moved (or synced from a copy) finds it at the same place beside the moved database.
+ * No folder means the run has no artifacts.
+ */
+function localArtifactFolder(run: OfflineRun, dbPath: string): { dir: string | undefined } | { failure: string } {
+  const destination = artifactDestination(run.artifactUri, undefined, path.dirname(dbPath));
+  if (destination.kind !== 'local') {
+    return { failure: `its artifact location ${redactUri(run.artifactUri)} is not a local folder, which is where mlrun records artifacts offline` };
+  }
+  const beside = path.join(defaultArtifactRoot(dbPath), run.experimentId, run.runId, 'artifacts');
+  const dir = [destination.dir, beside].find((candidate) => fs.existsSync(candidate));
+  return { dir };
+}
+
+async function countArtifacts(run: OfflineRun, dbPath: string): Promise<number> {
+  const folder = localArtifactFolder(run, dbPath);
+  if ('failure' in folder || folder.dir === undefined) return 0;
+  return (await collectOutputs(folder.dir, folder.dir, ['.'])).files.length;
+}
+
+/** Why a run is not sent now, or undefined when it is. */
+function pendingNote(entry: PlannedRun, uri: string | undefined): string | undefined {
+  const { verdict } = entry;
+  const partly = entry.run.tags[SYNC_TAGS.runId];
+  switch (verdict.kind) {
+    case 'running':
+      return 'its mlrun is still running';
+    case 'other-server':
+      return `recorded for ${verdict.server}, not ${redactUri(uri ?? '')}: sync with MLFLOW_TRACKING_URI=${verdict.server}`;
+    case 'waiting':
+      return `its parent ${verdict.parentRunId} is not delivered yet`;
+    case 'deliver':
+      return partly ? `partly delivered as ${partly}` : undefined;
+  }
+}
+
+function summary(synced: number, pending: number, earlier: number, uri: string | undefined, dryRun = false): string {
+  const before = earlier > 0 ? ` (${plural(earlier, 'run')} delivered earlier)` : '';
+  if (dryRun) return pending === 0 ? `nothing pending${before}` : `${plural(pending, 'run')} pending; 'mlrun sync' delivers ${pending === 1 ? 'it' : 'them'}`;
+  const rest = pending === 0 ? 'nothing pending' : `${plural(pending, 'run')} still pending`;
+  if (synced === 0) return pending === 0 ? `nothing pending${before}` : rest;
+  return `synced ${plural(synced, 'run')} to ${redactUri(uri ?? '')}; ${rest}`;
+}
+
+function describeRun(run: OfflineRun): string {
+  return `${run.name} (${run.runId})`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
