@@ -34,6 +34,8 @@ export interface UploadResult {
   /** bytes of the uploaded files */
   bytes: number;
   failures: string[];
+  /** Files not uploaded because the store failed as a whole (or the upload was abandoned): worth sending elsewhere. */
+  pending: ArtifactFile[];
 }
 
 const DEFAULT_CONCURRENCY = 6;
@@ -42,7 +44,7 @@ type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => v
 
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
   const { files, signal } = request;
-  const result: UploadResult = { uploaded: 0, bytes: 0, failures: [] };
+  const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [] };
   if (files.length === 0) return result;
 
   const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? process.cwd());
@@ -63,6 +65,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   // Indexed by file, so the lines come out in the files' order whatever finishes first.
   const failures = new Array<string | undefined>(files.length);
   let notStarted = 0;
+  const pending = new Array<boolean>(files.length).fill(false);
   // Set when a failure is the whole store's (down, refusing, not serving): the next files would
   // each go through the same minutes of retries to the same answer.
   let storeFailed = false;
@@ -71,6 +74,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
     await runPool(files, request.concurrency ?? DEFAULT_CONCURRENCY, async (file, index) => {
       if (signal?.aborted || storeFailed) {
         notStarted += 1;
+        pending[index] = true;
         return;
       }
       let sent = 0;
@@ -91,7 +95,9 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
       } catch (error) {
         failures[index] = `cannot upload '${file.artifactPath}': ${describeError(error)}`;
         progress.bytesDone -= sent;
+        const wholeStore = isStoreWide(error) || signal?.aborted === true;
         storeFailed ||= isStoreWide(error);
+        pending[index] = wholeStore;
       }
       progress.filesDone += 1;
       report();
@@ -100,6 +106,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
     await opened.close();
   }
   result.failures.push(...failures.filter((line): line is string => line !== undefined));
+  result.pending = files.filter((_, index) => pending[index]);
   if (notStarted) {
     const why = storeFailed ? 'the artifact store failed as a whole (above)' : 'upload abandoned';
     result.failures.push(`${why}: ${plural(notStarted, 'more file')} not started`);

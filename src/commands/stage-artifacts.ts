@@ -25,7 +25,8 @@ export async function declaredOutputs(stage: Stage, artifactRoot: string, report
 
 /**
  * Uploads files into the run. `showProgress` (default on) draws a progress line when stderr is a
- * terminal no one else is writing to; `hurry` gives up at once.
+ * terminal no one else is writing to; `hurry` stops waiting for the server. Files the server
+ * could not take because it is gone go to the offline record instead.
  */
 export async function uploadFiles(
   tracking: Tracking,
@@ -34,7 +35,7 @@ export async function uploadFiles(
   reporter: Reporter,
   options: { showProgress?: boolean; hurry?: AbortSignal } = {},
 ): Promise<void> {
-  if (files.length === 0 || options.hurry?.aborted) return;
+  if (files.length === 0) return;
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
   const line = options.showProgress !== false ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
@@ -52,6 +53,12 @@ export async function uploadFiles(
   });
   clearTimeout(timer);
   line.end();
-  for (const failure of result.failures) reporter.warn(failure);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
+  const reason = result.failures.at(-1) ?? 'no progress';
+  if (result.pending.length > 0 && (await tracking.failover(reason))) {
+    const local = await uploadArtifacts({ artifactUri: tracking.run.artifactUri, trackingUri: undefined, env, files: result.pending });
+    for (const failure of local.failures) reporter.warn(failure);
+    return;
+  }
+  for (const failure of result.failures) reporter.warn(failure);
 }

@@ -15,12 +15,15 @@ export class StageMetrics {
   readonly #stream: MetricStream;
   readonly #sink: MetricSink;
 
+  readonly #tracking: Tracking;
+
   constructor(config: MetricConfig, from: MetricsFrom, tracking: Tracking) {
-    const { store, run } = tracking;
+    this.#tracking = tracking;
     this.#sink = new MetricSink({
-      send: (points, options) => store.logBatch(run.runId, { metrics: points }, options),
+      // The store as it is when each batch goes: after a failover, the offline record.
+      send: (points, options) => tracking.store.logBatch(tracking.run.runId, { metrics: points }, options),
       // Created only if the store falls behind, and removed once it caught up.
-      spillPath: path.join(os.tmpdir(), `mlrun-${run.runId}-${process.pid}.spill`),
+      spillPath: path.join(os.tmpdir(), `mlrun-${tracking.run.runId}-${process.pid}.spill`),
     });
     this.#stream = new MetricStream(config, this.#sink, from);
   }
@@ -31,7 +34,8 @@ export class StageMetrics {
 
   /**
    * Matches the last lines and delivers every point. A slow store is waited for as long as it
-   * makes progress; one that stops answering is given up after DELIVERY_IDLE_MS.
+   * makes progress; one that stops answering is given up after DELIVERY_IDLE_MS, and what it did
+   * not take goes to the offline record instead.
    */
   async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
     const now = Date.now();
@@ -52,8 +56,17 @@ export class StageMetrics {
     const { lines, points, keys } = this.#stream.stats();
     const { delivered: sent, undelivered } = this.#sink.stats();
     reporter.info(`metrics: ${lines} lines read, ${points} points from ${keys} keys, ${sent} delivered`);
-    if (undelivered > 0) {
-      reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${describeError(this.#sink.failure)}`);
+    if (undelivered === 0) return;
+    const reason = describeError(this.#sink.failure);
+    if (await this.#tracking.failover(reason)) {
+      try {
+        for await (const batch of this.#sink.takeUndelivered()) await this.#tracking.store.logBatch(this.#tracking.run.runId, { metrics: batch });
+        return;
+      } catch (error) {
+        reporter.warn(`${undelivered} of ${points} metric points could not be recorded locally either: ${describeError(error)}`);
+        return;
+      }
     }
+    reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${reason}`);
   }
 }

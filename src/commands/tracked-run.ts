@@ -5,7 +5,10 @@ import { keepOutOfProject, stateFolder } from '../config/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { closeRun, openRun, type OpenRunRequest } from '../tracking/lifecycle.ts';
 import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from '../tracking/open-store.ts';
+import { TrackingError } from '../tracking/errors.ts';
+import { redactUri } from '../tracking/redact.ts';
 import type { CallOptions, RunInfo, RunStatus, Store, Tag } from '../tracking/store.ts';
+import { OFFLINE_TAGS, SYNC_TAGS } from '../tracking/sync/progress.ts';
 
 /** How long the command may wait for its run to be created (the issue allows 5 s in all). */
 export const START_BUDGET_MS = 4000;
@@ -15,11 +18,75 @@ export const END_BUDGET_MS = 5000;
 /** Where runs go while their server cannot be reached, for `mlrun sync` to deliver. */
 export const OFFLINE_DB = path.join('.mlrun', 'offline', 'mlflow.db');
 
-export interface Tracking {
+/**
+ * A run being recorded, and where. When the server is lost halfway (after the run was created),
+ * `failover` moves the rest of the run to the offline record, tagged with the server's run id so
+ * `mlrun sync` completes that run instead of creating another.
+ */
+export class Tracking {
   store: Store;
   run: RunInfo;
   /** True when the run is recorded locally for a server that could not be reached. */
   offline: boolean;
+  readonly #plan: TrackingPlan;
+  readonly #reporter: Reporter;
+  #failover: Promise<boolean> | undefined;
+
+  constructor(store: Store, run: RunInfo, offline: boolean, plan: TrackingPlan, reporter: Reporter) {
+    this.store = store;
+    this.run = run;
+    this.offline = offline;
+    this.#plan = plan;
+    this.#reporter = reporter;
+  }
+
+  /** Moves the rest of the run to the offline record; false when that is not possible (already local). */
+  failover(reason: string): Promise<boolean> {
+    // Only a server's runs have somewhere to be delivered to later.
+    if ((this.offline || this.#plan.target.kind !== 'rest') && !this.#failover) return Promise.resolve(false);
+    this.#failover ??= this.#moveOffline(reason);
+    return this.#failover;
+  }
+
+  /**
+   * Runs `write` against the run's store; when the server is lost on the way, once more against
+   * the offline record. Other errors (a refused value) are thrown as they are.
+   */
+  async write(write: (store: Store, runId: string, options: CallOptions) => Promise<void>, options: CallOptions = {}): Promise<void> {
+    try {
+      await write(this.store, this.run.runId, options);
+    } catch (error) {
+      const reason = options.signal?.aborted ? 'no answer in time' : describeError(error);
+      if (!isLoss(error, options.signal) || !(await this.failover(reason))) throw error;
+      // The offline record is a local file: no deadline of the server's applies to it.
+      await write(this.store, this.run.runId, {});
+    }
+  }
+
+  async #moveOffline(reason: string): Promise<boolean> {
+    const remote = this.run;
+    const server = this.store.displayUri;
+    const copy = await openOfflineRun(this.#plan, server, [{ key: SYNC_TAGS.runId, value: remote.runId }], {
+      runName: remote.runName,
+      startTime: remote.startTime,
+    }).catch((error: unknown) => {
+      this.#reporter.warn(`lost ${server} during the run (${reason}), and the local record failed too (${describeError(error)})`);
+      return undefined;
+    });
+    if (!copy) return false;
+    this.#reporter.warn(`lost ${server} during the run (${reason}): the rest of the run is recorded locally in ${OFFLINE_DB}; 'mlrun sync' delivers it later`);
+    await this.store.close().catch(() => undefined);
+    this.store = copy.store;
+    this.run = copy.run;
+    this.offline = true;
+    return true;
+  }
+}
+
+/** The server is gone (unreachable after retries, or silent past a deadline), as opposed to refusing a value. */
+export function isLoss(error: unknown, signal?: AbortSignal): boolean {
+  if (error instanceof TrackingError) return error.unreachable;
+  return signal?.aborted === true;
 }
 
 export interface TrackingPlan {
@@ -43,9 +110,9 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
     const parentRunId = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request.parentRunId;
     const opened = await openRun(store, { ...plan.request, parentRunId }, { signal });
     for (const warning of opened.warnings) reporter.warn(warning);
-    return { store, run: opened.info, offline: false };
+    return new Tracking(store, opened.info, false, plan, reporter);
   } catch (error) {
-    const where = store?.displayUri ?? (plan.target.kind === 'rest' ? plan.target.uri : plan.target.dbPath);
+    const where = store?.displayUri ?? (plan.target.kind === 'rest' ? redactUri(plan.target.uri) : plan.target.dbPath);
     await store?.close().catch(() => undefined);
     const reason = signal.aborted ? `no answer from ${where} within ${START_BUDGET_MS / 1000} s` : describeError(error);
     if (plan.target.kind !== 'rest') {
@@ -58,25 +125,37 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
 
 /** Records the run in the local offline store, tagged with what `mlrun sync` needs to deliver it. */
 async function startOffline(plan: TrackingPlan, reason: string, server: string, reporter: Reporter): Promise<Tracking | undefined> {
-  stateFolder(plan.projectRoot);
-  const dbPath = path.join(plan.projectRoot, OFFLINE_DB);
+  const { parentRunId, experiment, experimentId, experimentName } = plan.request;
+  const wanted: Tag[] = [
+    ...(parentRunId ? [{ key: OFFLINE_TAGS.parentRunId, value: parentRunId }] : []),
+    ...(experiment ?? experimentName ?? experimentId ? [{ key: OFFLINE_TAGS.experiment, value: (experiment ?? experimentName ?? experimentId)! }] : []),
+  ];
   try {
-    const store = await openStore({ kind: 'sqlite', dbPath }, plan.env);
-    const { parentRunId, experiment, experimentId, experimentName, ...request } = plan.request;
-    const wanted: Tag[] = [
-      { key: 'mlrun.offline.server', value: server },
-      ...(parentRunId ? [{ key: 'mlrun.offline.parent_run_id', value: parentRunId }] : []),
-      ...(experiment ?? experimentName ?? experimentId
-        ? [{ key: 'mlrun.offline.experiment', value: (experiment ?? experimentName ?? experimentId)! }]
-        : []),
-    ];
-    const opened = await openRun(store, { ...request, tags: [...request.tags, ...wanted] });
+    const { store, run } = await openOfflineRun(plan, server, wanted, {});
     reporter.warn(`${reason}: recording the run locally in ${OFFLINE_DB}; 'mlrun sync' delivers it later`);
-    return { store, run: opened.info, offline: true };
+    return new Tracking(store, run, true, plan, reporter);
   } catch (error) {
     reporter.warn(`${reason}, and the local record failed too (${describeError(error)}): the run is not tracked`);
     return undefined;
   }
+}
+
+/** A run in the offline record for `server` (redacted), with the plan's name, tags and times unless overridden. */
+async function openOfflineRun(
+  plan: TrackingPlan,
+  server: string,
+  tags: Tag[],
+  override: { runName?: string; startTime?: number },
+): Promise<{ store: Store; run: RunInfo }> {
+  stateFolder(plan.projectRoot);
+  const store = await openStore({ kind: 'sqlite', dbPath: path.join(plan.projectRoot, OFFLINE_DB) }, plan.env);
+  const { parentRunId: _parent, experiment: _experiment, experimentId: _id, experimentName: _name, ...request } = plan.request;
+  const opened = await openRun(store, {
+    ...request,
+    ...override,
+    tags: [...request.tags.filter((tag) => tag.key !== 'mlflow.runName' || !override.runName), { key: OFFLINE_TAGS.server, value: server }, ...tags],
+  });
+  return { store, run: opened.info };
 }
 
 export async function finishTracking(
@@ -85,8 +164,9 @@ export async function finishTracking(
   reporter: Reporter,
 ): Promise<void> {
   const signal = AbortSignal.timeout(END_BUDGET_MS);
+  const endTime = Date.now();
   try {
-    await closeRun(tracking.store, tracking.run.runId, { ...end, endTime: Date.now() }, { signal });
+    await tracking.write((store, runId, options) => closeRun(store, runId, { ...end, endTime }, options), { signal });
   } catch (error) {
     const reason = signal.aborted ? `no answer within ${END_BUDGET_MS / 1000} s` : describeError(error);
     reporter.warn(`could not close run ${tracking.run.runId} in ${tracking.store.displayUri}: ${reason}`);

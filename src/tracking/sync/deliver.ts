@@ -99,7 +99,12 @@ async function remoteRun(
   const recorded = marks[SYNC_TAGS.runId];
   if (recorded) {
     const existing = await store.getRun(recorded);
-    if (existing?.info.lifecycleStage === 'active') return existing.info;
+    if (existing?.info.lifecycleStage === 'active') {
+      // Its tags again (upserts, harmless): a run moved offline halfway (the server was lost
+      // after creating it) has its closing tags, such as mlrun.exit_code, only here.
+      await store.logBatch(existing.info.runId, { tags: remoteTags(run) });
+      return existing.info;
+    }
     // Someone deleted the partial copy (or the server lost it): its marks describe nothing.
     warnings.push(`its partial copy ${recorded} is ${existing ? 'deleted' : 'gone'} on the server: sending the run again`);
     const stale = Object.keys(marks).filter((key) => key.startsWith(SYNC_TAG_PREFIX));
