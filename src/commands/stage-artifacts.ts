@@ -35,7 +35,7 @@ export async function uploadFiles(
   reporter: Reporter,
   options: { showProgress?: boolean; hurry?: AbortSignal } = {},
 ): Promise<void> {
-  if (files.length === 0) return;
+  if (files.length === 0 || options.hurry?.aborted) return;
   const idle = new AbortController();
   let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
   const line = options.showProgress !== false ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
@@ -55,7 +55,7 @@ export async function uploadFiles(
   line.end();
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   const reason = result.failures.at(-1) ?? 'no progress';
-  if (result.pending.length > 0 && (await tracking.failover(reason))) {
+  if (result.pending.length > 0 && !options.hurry?.aborted && (await tracking.failover(reason))) {
     const local = await uploadArtifacts({ artifactUri: tracking.run.artifactUri, trackingUri: undefined, env, files: result.pending });
     for (const failure of local.failures) reporter.warn(failure);
     return;

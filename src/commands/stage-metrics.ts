@@ -10,6 +10,8 @@ import type { Tracking } from './tracked-run.ts';
 
 /** After the command ended, delivery goes on while the store makes progress, and stops after this long without any. */
 export const DELIVERY_IDLE_MS = 5000;
+/** How long a server that delivers nothing has to show it is still there. */
+const PING_MS = 3000;
 
 export class StageMetrics {
   readonly #stream: MetricStream;
@@ -45,8 +47,14 @@ export class StageMetrics {
     let delivered = -1;
     const watchdog = setInterval(() => {
       const now = this.#sink.stats().delivered;
-      if (now === delivered) idle.abort(new Error(`no progress for ${DELIVERY_IDLE_MS / 1000} s`));
+      const progressed = now !== delivered;
       delivered = now;
+      if (progressed) return;
+      // No batch went through for a while: a server that still answers is only busy (parallel
+      // stages queue at it), one that does not is lost.
+      this.#tracking.store.ping({ signal: AbortSignal.timeout(PING_MS) }).catch(() => {
+        idle.abort(new Error(`no answer for ${DELIVERY_IDLE_MS / 1000} s`));
+      });
     }, DELIVERY_IDLE_MS);
     try {
       await this.#sink.close({ signal: AbortSignal.any([idle.signal, hurry]) });
@@ -58,7 +66,8 @@ export class StageMetrics {
     reporter.info(`metrics: ${lines} lines read, ${points} points from ${keys} keys, ${sent} delivered`);
     if (undelivered === 0) return;
     const reason = describeError(this.#sink.failure);
-    if (await this.#tracking.failover(reason)) {
+    // After the user's second signal the run is closed where it is, without moving it.
+    if (!hurry.aborted && (await this.#tracking.failover(reason))) {
       try {
         for await (const batch of this.#sink.takeUndelivered()) await this.#tracking.store.logBatch(this.#tracking.run.runId, { metrics: batch });
         return;

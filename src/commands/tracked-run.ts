@@ -114,12 +114,15 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
   } catch (error) {
     const where = store?.displayUri ?? (plan.target.kind === 'rest' ? redactUri(plan.target.uri) : plan.target.dbPath);
     await store?.close().catch(() => undefined);
-    const reason = signal.aborted ? `no answer from ${where} within ${START_BUDGET_MS / 1000} s` : describeError(error);
-    if (plan.target.kind !== 'rest') {
-      reporter.warn(`cannot record the run in ${where}: ${reason}`);
-      return undefined;
+    if (plan.target.kind === 'rest') {
+      const reason = signal.aborted ? `no answer from ${where} within ${START_BUDGET_MS / 1000} s` : describeError(error);
+      return startOffline(plan, reason, where, reporter);
     }
-    return startOffline(plan, reason, where, reporter);
+    // The embedded database: held by another process past the wait (a long write, a `mlflow
+    // ui` migration) is worth a local record elsewhere; a broken file is not ours to touch.
+    if (signal.aborted) return startOffline(plan, `${where} is locked by another process`, where, reporter);
+    reporter.warn(`cannot record the run in ${where}: ${describeError(error)}`);
+    return undefined;
   }
 }
 

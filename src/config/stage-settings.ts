@@ -36,11 +36,15 @@ export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, pr
     { where: "the stage's meta.mlrun in dvc.yaml", values: mlrunSection(stageMeta, "the stage's meta.mlrun in dvc.yaml") },
     { where: PROJECT_FILE, values: readProjectFile(projectRoot) },
   ];
+  const layerOf = (key: string) => layers.find((layer) => layer.values[key] !== undefined);
   const first = <T>(key: string, check: (value: unknown, where: string) => T): T | undefined => {
-    for (const layer of layers) {
-      if (layer.values[key] !== undefined) return check(layer.values[key], `${key} in ${layer.where}`);
-    }
-    return undefined;
+    const layer = layerOf(key);
+    return layer ? check(layer.values[key], `${key} in ${layer.where}`) : undefined;
+  };
+  /** How an error names a pattern's origin: the flag as typed, else the key and its file. */
+  const origin = (key: string, flag: string): string => {
+    const layer = layerOf(key);
+    return !layer || layer === layers[0] ? flag : `${key} in ${layer.where}`;
   };
   const metricsMode = first('metrics', oneOf(['on', 'none']));
   return {
@@ -50,6 +54,7 @@ export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, pr
       defaults: first('default_patterns', boolean),
       stepKeys: first('step_keys', stringList),
       enabled: metricsMode !== 'none',
+      origins: { patterns: origin('metric_patterns', '--metric-pattern'), named: origin('metric', '--metric') },
     },
     metricsFrom: first('metrics_from', oneOf(['stdout', 'stderr', 'both'])) ?? 'stdout',
     outputLog: first('output_log', boolean) ?? true,

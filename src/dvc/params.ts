@@ -11,8 +11,10 @@ export interface ParamsValues {
    * the file as DVC's `-S` option writes it (`config.json:train.lr`), files relative to the wdir.
    */
   values: Record<string, string>;
-  /** One line per listed key or file that could not be read, e.g. `'lr' not found in 'params.yaml'`. */
+  /** One line per listed key that is not there, e.g. `'lr' not found in 'params.yaml'`. */
   skipped: string[];
+  /** One line per listed file that could not be read or is not a dictionary: all its params are missing. */
+  unreadable: string[];
 }
 
 /** Text of a param value: numbers as DVC prints them in `cmd` (`0.001`, `1e-05`, `1.0`), lists and dicts as JSON. */
@@ -57,13 +59,13 @@ function readOne(stage: Stage, dep: ParamsDep, result: ParamsValues): void {
   try {
     config = readDataFile(file);
   } catch (err) {
-    result.skipped.push((err as Error).message);
+    result.unreadable.push((err as Error).message);
     return;
   }
   const prefix = paramsPrefix(dep.file);
   if (dep.keys === 'all') {
     if (isMap(config)) Object.assign(result.values, prefixed(flattenParams(config, ''), prefix));
-    else result.skipped.push(`'${dep.file}' does not hold a dictionary`);
+    else result.unreadable.push(`'${dep.file}' does not hold a dictionary`);
     return;
   }
   for (const key of dep.keys) {
@@ -79,7 +81,7 @@ function prefixed(values: Record<string, string>, prefix: string): Record<string
 
 /** Reads every params file the stage lists (relative to its wdir). Unreadable files and missing keys are skipped with a reason. */
 export function readStageParams(stage: Stage): ParamsValues {
-  const result: ParamsValues = { values: {}, skipped: [] };
+  const result: ParamsValues = { values: {}, skipped: [], unreadable: [] };
   for (const dep of stage.params) readOne(stage, dep, result);
   return result;
 }

@@ -20,6 +20,8 @@ export interface MetricConfigOptions {
   stepKeys?: string[];
   /** false with `--metrics none`. */
   enabled?: boolean;
+  /** Where `patterns` and `named` came from, as errors name them (default: the flags). */
+  origins?: { patterns?: string; named?: string };
 }
 
 export interface KeyPattern {
@@ -46,8 +48,8 @@ export interface MetricConfig {
 export const DEFAULT_STEP_KEYS = ['global_step', 'step', 'iter', 'epoch'];
 
 export function compileMetricConfig(options: MetricConfigOptions = {}): MetricConfig {
-  const patterns = (options.patterns ?? []).map(compileKeyPattern);
-  const named = (options.named ?? []).map(compileNamedPattern);
+  const patterns = (options.patterns ?? []).map((source) => compileKeyPattern(source, options.origins?.patterns ?? '--metric-pattern'));
+  const named = (options.named ?? []).map((spec) => compileNamedPattern(spec, options.origins?.named ?? '--metric'));
   const stepKeys = options.stepKeys ?? DEFAULT_STEP_KEYS;
   for (const key of stepKeys) {
     if (key.trim() === '') throw new ConfigError('invalid step key: it is empty');
@@ -55,8 +57,7 @@ export function compileMetricConfig(options: MetricConfigOptions = {}): MetricCo
   return { enabled: options.enabled ?? true, defaults: options.defaults ?? true, stepKeys, patterns, named };
 }
 
-function compileKeyPattern(source: string): KeyPattern {
-  const flag = '--metric-pattern';
+function compileKeyPattern(source: string, flag: string): KeyPattern {
   const regex = compile(flag, source);
   const groups = groupsOf(regex);
   if (!('key' in groups.named) || !('value' in groups.named)) {
@@ -65,8 +66,7 @@ function compileKeyPattern(source: string): KeyPattern {
   return { source, regex, hasStep: 'step' in groups.named };
 }
 
-function compileNamedPattern(spec: string): NamedPattern {
-  const flag = '--metric';
+function compileNamedPattern(spec: string, flag: string): NamedPattern {
   const equals = spec.indexOf('=');
   const name = equals === -1 ? '' : spec.slice(0, equals).trim();
   if (name === '') throw new ConfigError(`invalid ${flag} '${spec}': expected NAME=REGEX`);

@@ -112,6 +112,12 @@ export interface Store {
    */
   logInputs(runId: string, datasets: DatasetInput[], options?: CallOptions): Promise<void>;
 
+  /**
+   * Resolves when the backend answers at all, however slowly it does real work: how mlrun tells a
+   * busy server (wait for it) from a lost one (record locally).
+   */
+  ping(options?: CallOptions): Promise<void>;
+
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }

@@ -101,6 +101,7 @@ describe('dvc.yaml read natively, compared with real DVC', () => {
         assert.deepEqual(stage.deps.slice().sort(), locked.deps.map((d) => d.path), `deps of ${name}`);
         const params = readStageParams(stage);
         assert.deepEqual(params.skipped, [], `params of ${name}`);
+        assert.deepEqual(params.unreadable, [], `params of ${name}`);
         assert.deepEqual(params.values, locked.params, `params of ${name}`);
         compared++;
       }

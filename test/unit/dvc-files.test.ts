@@ -76,7 +76,8 @@ stages:
       'other.toml:opt.k': '3',
       'other.toml:name': 'x',
     });
-    assert.deepEqual(params.skipped, ["'missing.key' not found in 'params.yaml'", `'${path.join(root, 'absent.yaml')}' does not exist`]);
+    assert.deepEqual(params.skipped, ["'missing.key' not found in 'params.yaml'"]);
+    assert.deepEqual(params.unreadable, [`'${path.join(root, 'absent.yaml')}' does not exist`]);
   });
 });
 

@@ -96,6 +96,11 @@ export class RestClient {
     return parseJsonBody(response, this.#attempted('GET', endpoint, 1));
   }
 
+  /** Resolves once the server answers `/health` at all; throws like any call when it does not. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.#send({ method: 'GET', url: this.#resolve('/health'), headers: this.#headers('/health'), followRedirects: true, signal });
+  }
+
   /** POST `body` as JSON; NaN and ±Infinity must already be encoded (see codec.ts). */
   async post(endpoint: string, body: unknown, signal?: AbortSignal): Promise<Json> {
     const text = JSON.stringify(body);

@@ -82,6 +82,10 @@ class RestStore implements Store {
     }
   }
 
+  async ping(options?: CallOptions): Promise<void> {
+    await this.#client.ping(options?.signal);
+  }
+
   async close(): Promise<void> {
     this.#client.close();
   }

@@ -221,6 +221,9 @@ class SqliteStore implements Store {
     await db.write(() => insertDatasetInputs(db, checkRunIsActive(db, runId), runId, datasets), options.signal);
   }
 
+  /** A local file is always there to answer. */
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     const ready = this.#ready;
     this.#ready = undefined;
