@@ -120,14 +120,14 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
     }
     // The embedded database: held by another process past the wait (a long write, a `mlflow
     // ui` migration) is worth a local record elsewhere; a broken file is not ours to touch.
-    if (signal.aborted) return startOffline(plan, `${where} is locked by another process`, where, reporter);
+    if (signal.aborted) return startOffline(plan, `${where} is locked by another process`, where, reporter, false);
     reporter.warn(`cannot record the run in ${where}: ${describeError(error)}`);
     return undefined;
   }
 }
 
 /** Records the run in the local offline store, tagged with what `mlrun sync` needs to deliver it. */
-async function startOffline(plan: TrackingPlan, reason: string, server: string, reporter: Reporter): Promise<Tracking | undefined> {
+async function startOffline(plan: TrackingPlan, reason: string, server: string, reporter: Reporter, forSync = true): Promise<Tracking | undefined> {
   const { parentRunId, experiment, experimentId, experimentName } = plan.request;
   const wanted: Tag[] = [
     ...(parentRunId ? [{ key: OFFLINE_TAGS.parentRunId, value: parentRunId }] : []),
@@ -135,7 +135,7 @@ async function startOffline(plan: TrackingPlan, reason: string, server: string, 
   ];
   try {
     const { store, run } = await openOfflineRun(plan, server, wanted, {});
-    reporter.warn(`${reason}: recording the run locally in ${OFFLINE_DB}; 'mlrun sync' delivers it later`);
+    reporter.warn(`${reason}: recording the run locally in ${OFFLINE_DB}${forSync ? "; 'mlrun sync' delivers it later" : ' instead'}`);
     return new Tracking(store, run, true, plan, reporter);
   } catch (error) {
     reporter.warn(`${reason}, and the local record failed too (${describeError(error)}): the run is not tracked`);
