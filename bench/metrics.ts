@@ -1,0 +1,180 @@
+// 4. Metrics: N metric lines (`value=<i>`, and a mix of formats) through build/mlrun, against the
+// command alone (its output read by the harness, or sent to /dev/null) and the MLflow Python client
+// logging the same points with log_batch (1000 per call). Passthrough is the time until the
+// command's last byte reaches the reader; delivery is the time until mlrun exits (every point sent),
+// checked by counting the run's rows in the store's SQLite database. 5. Scaling: distinct keys.
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { createExperiment, createRun } from './server.ts';
+import { pct, ratio, table, type BenchContext, type Section, type Target } from './report-types.ts';
+import {
+  benchDir, cleanEnv, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, python, remove, run, runIdFromVerbose, statOf, tempDir,
+  type Contender, type Sample,
+} from './util.ts';
+
+export interface MetricSizes {
+  /** lines through mlrun with the embedded store (passthrough, delivery) */
+  localLines: number;
+  /** lines/points to the server (mlrun and the Python client) */
+  serverLines: number;
+  /** lines for the distinct-keys scaling (embedded store) */
+  keyLines: number;
+  reps: number;
+  serverReps: number;
+}
+
+type Style = 'value' | 'mixed' | { keys: number };
+
+/** An awk program printing `lines` metric lines, one point each. */
+function generator(style: Style, lines: number): string[] {
+  let body: string;
+  if (style === 'value') body = 'printf "value=%d\\n", i';
+  else if (style === 'mixed') {
+    // name=value, name: value, a JSON line, a Python dict line, a bare step word with a pair.
+    body = 'm = i % 5; if (m == 0) printf "loss=%d\\n", i; else if (m == 1) printf "acc: %d.5\\n", i; '
+      + 'else if (m == 2) printf "{\\"lr\\": %d}\\n", i; else if (m == 3) printf "{\'f1\': %d.25}\\n", i; '
+      + 'else printf "epoch %d | val_loss=%d\\n", i, i';
+  } else body = `printf "k%d=%d\\n", i % ${style.keys}, i`;
+  return ['awk', `BEGIN { for (i = 0; i < ${lines}; i++) { ${body} } }`];
+}
+
+function countPoints(dbPath: string, runId: string): number {
+  const db = new DatabaseSync(dbPath, { readOnly: true });
+  try {
+    const row = db.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_uuid = ?').get(runId) as { n: number };
+    return Number(row.n);
+  } finally {
+    db.close();
+  }
+}
+
+export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): Promise<Section> {
+  ctx.log(`4. metrics (${sizes.localLines} lines embedded, ${sizes.serverLines} to the server)`);
+  const root = tempDir('metrics');
+  try {
+    await dvcProject(root);
+    const localDb = path.join(root, 'mlflow.db');
+    const experiment = await createExperiment(ctx.serverUri, 'bench-metrics');
+    const serverEnv = cleanEnv({ MLFLOW_TRACKING_URI: ctx.serverUri, MLFLOW_EXPERIMENT_ID: experiment });
+    const delivered: { label: string; expected: number; counted: number }[] = [];
+
+    const alone = (style: Style, lines: number, to: 'pipe' | 'null') => async (): Promise<Sample> => {
+      const [file, ...args] = generator(style, lines);
+      const result = await run(file!, args, { cwd: root, stdout: to });
+      return { ms: result.ms, lastByte: to === 'pipe' ? result.lastByteMs : result.ms, bytes: result.stdoutBytes };
+    };
+    const viaMlrun = (label: string, style: Style, lines: number, store: 'server' | 'embedded') => async (rep: number): Promise<Sample> => {
+      const result = await run(mlrunBinary, ['-v', '--', ...generator(style, lines)], { cwd: root, env: store === 'server' ? serverEnv : cleanEnv(), rss: true });
+      const runId = runIdFromVerbose(result.stderr);
+      const counted = countPoints(store === 'server' ? ctx.serverDbPath : localDb, runId);
+      if (rep >= 0) delivered.push({ label, expected: lines, counted });
+      return { ms: result.ms, lastByte: result.lastByteMs, rss: result.rssMb!, bytes: result.stdoutBytes };
+    };
+    const viaPython = (lines: number) => async (): Promise<Sample> => {
+      const created = await createRun(ctx.serverUri, experiment, 'log-batch');
+      const result = await run(python, [path.join(benchDir, 'log_batch.py'), created.runId, String(lines), '1'], { cwd: root, env: serverEnv, rss: true });
+      const counted = countPoints(ctx.serverDbPath, created.runId);
+      if (counted !== lines) throw new Error(`the Python client delivered ${counted} of ${lines} points`);
+      return { ms: result.ms, lastByte: NaN, rss: result.rssMb! };
+    };
+
+    const n = sizes.localLines;
+    const local: Contender[] = [
+      { name: 'value: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('value', n, 'pipe') },
+      { name: 'value: command alone → /dev/null', reps: sizes.reps, measure: alone('value', n, 'null') },
+      { name: 'value: mlrun (embedded)', reps: sizes.reps, measure: viaMlrun('value, embedded', 'value', n, 'embedded') },
+      { name: 'mixed: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('mixed', n, 'pipe') },
+      { name: 'mixed: command alone → /dev/null', reps: sizes.reps, measure: alone('mixed', n, 'null') },
+      { name: 'mixed: mlrun (embedded)', reps: sizes.reps, measure: viaMlrun('mixed, embedded', 'mixed', n, 'embedded') },
+    ];
+    ctx.log('4. metrics, embedded store');
+    const localSamples = await interleave(local, ctx.log);
+
+    const m = sizes.serverLines;
+    const remote: Contender[] = [
+      { name: 'value: command alone → reader', reps: sizes.serverReps, warmup: 1, measure: alone('value', m, 'pipe') },
+      { name: 'value: mlrun (server)', reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', m, 'server') },
+      { name: 'mixed: mlrun (server)', reps: sizes.serverReps, measure: viaMlrun('mixed, server', 'mixed', m, 'server') },
+      { name: 'Python client log_batch (server)', reps: sizes.serverReps, measure: viaPython(m) },
+    ];
+    ctx.log('4. metrics, server');
+    const remoteSamples = await interleave(remote, ctx.log);
+
+    const keyCounts = [1, 100, 10_000];
+    const keyContenders: Contender[] = keyCounts.map((keys) => ({
+      name: `${keys} keys`,
+      reps: Math.max(1, sizes.reps - 1),
+      measure: viaMlrun(`${keys} keys, embedded`, { keys }, sizes.keyLines, 'embedded'),
+    }));
+    ctx.log('5. metrics against distinct keys');
+    const keySamples = await interleave(keyContenders, ctx.log);
+
+    const rows = (samples: Map<string, Sample[]>, contenders: Contender[], lines: number) =>
+      contenders.map((c) => {
+        const total = statOf(samples, c.name);
+        const last = statOf(samples, c.name, 'lastByte');
+        const rss = statOf(samples, c.name, 'rss');
+        return [
+          c.name,
+          last.n ? fmtStat(last) : '—',
+          fmtStat(total),
+          `${((lines / total.median) * 1000).toFixed(0)} points/s`,
+          rss.n ? `${rss.max.toFixed(0)} MB` : '—',
+        ];
+      });
+    const med = (samples: Map<string, Sample[]>, name: string, field = 'ms') => statOf(samples, name, field).median;
+    const passLocal = (style: string) => med(localSamples, `${style}: command alone → reader`, 'lastByte') / med(localSamples, `${style}: mlrun (embedded)`, 'lastByte');
+    const passServer = (style: string) => med(remoteSamples, 'value: command alone → reader', 'lastByte') / med(remoteSamples, `${style}: mlrun (server)`, 'lastByte');
+    const allDelivered = delivered.every((d) => d.counted === d.expected);
+    const mlrunRss = Math.max(
+      ...['value: mlrun (embedded)', 'mixed: mlrun (embedded)'].map((name) => statOf(localSamples, name, 'rss').max),
+      ...['value: mlrun (server)', 'mixed: mlrun (server)'].map((name) => statOf(remoteSamples, name, 'rss').max),
+      ...keyCounts.map((keys) => statOf(keySamples, `${keys} keys`, 'rss').max),
+    );
+    const totalVsPython = med(remoteSamples, 'value: mlrun (server)') / med(remoteSamples, 'Python client log_batch (server)');
+
+    const keyRows = keyCounts.map((keys) => {
+      const s = statOf(keySamples, `${keys} keys`);
+      return [String(keys), fmtStat(s), `${((sizes.keyLines / s.median) * 1000).toFixed(0)} points/s`, `${statOf(keySamples, `${keys} keys`, 'rss').max.toFixed(0)} MB`];
+    });
+    const keyGrowth = med(keySamples, '10000 keys') / med(keySamples, '1 keys');
+
+    const targets: Target[] = [
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: `${pct(passLocal('value'))} (last byte ${fmtMs(med(localSamples, 'value: mlrun (embedded)', 'lastByte'))} vs ${fmtMs(med(localSamples, 'value: command alone → reader', 'lastByte'))})`, met: passLocal('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: `${pct(passLocal('mixed'))} (last byte ${fmtMs(med(localSamples, 'mixed: mlrun (embedded)', 'lastByte'))} vs ${fmtMs(med(localSamples, 'mixed: command alone → reader', 'lastByte'))})`, met: passLocal('mixed') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, server)', measured: `${pct(passServer('value'))} (last byte ${fmtMs(med(remoteSamples, 'value: mlrun (server)', 'lastByte'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'lastByte'))})`, met: passServer('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'every point delivered (counted in the store)', measured: delivered.map((d) => `${d.label}: ${d.counted}/${d.expected}`).join('; '), met: allDelivered },
+      { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, 'value: mlrun (server)'))} vs ${fmtMs(med(remoteSamples, 'Python client log_batch (server)'))})`, met: totalVsPython <= 1 },
+      { benchmark: '4. Metrics', target: 'mlrun peak RSS ≤ 150 MB', measured: `${mlrunRss.toFixed(0)} MB (max over every mlrun run)`, met: mlrunRss <= 150 },
+    ];
+    const header = ['contender', 'last byte at the reader', 'total (exit)', 'points/s (total)', 'peak RSS'];
+    return {
+      title: '4. Metrics',
+      body: [
+        'The command is `awk` printing one metric line per iteration: `value=<i>`, or a mix of five formats (`loss=<i>`, `acc: <i>.5`,',
+        "`{\"lr\": <i>}`, `{'f1': <i>.25}`, `epoch <i> | val_loss=<i>`), one point per line. mlrun runs it with default options",
+        "(`mlrun -v -- awk …`: metric patterns on stdout, the output log kept as an artifact). The harness reads mlrun's stdout and",
+        'notes when the last byte arrives (passthrough) and when mlrun exits (every point delivered; the count is then checked with',
+        "`SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite file). The Python client is `bench/log_batch.py`:",
+        '`MlflowClient().log_batch(run_id, metrics=[1000 Metric objects])` in a loop, import time included.',
+        '',
+        `**Embedded store, ${n} lines**`,
+        '',
+        ...table(header, rows(localSamples, local, n)),
+        '',
+        `**Local server, ${m} lines / points**`,
+        '',
+        ...table(header, rows(remoteSamples, remote, m)),
+        '',
+        `**Scaling with distinct keys** (5.): ${sizes.keyLines} lines \`k<i mod K>=<i>\` through mlrun, embedded store.`,
+        '',
+        ...table(['distinct keys', 'total', 'throughput', 'peak RSS'], keyRows),
+        '',
+        `- 10,000 keys take ${ratio(keyGrowth)} the time of 1 key for the same number of points (${keyGrowth > 1.5 ? '**grows with the key count**' : 'flat'}).`,
+      ],
+      targets,
+    };
+  } finally {
+    remove(root);
+  }
+}

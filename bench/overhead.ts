@@ -1,0 +1,176 @@
+// 1. Per-stage overhead: `mlrun -- true` as DVC runs a stage (DVC_STAGE set, a git + DVC project,
+// a parent run) against `true`, the Node floor and the Python recipe, on the server and on the
+// embedded store. 5. Scaling: the same with 1, 10 and 100 declared outputs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createExperiment, createRun } from './server.ts';
+import { pct, ratio, table, type BenchContext, type Section } from './report-types.ts';
+import {
+  benchDir, cleanEnv, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, nodeBinary, python, remove, run,
+  runIdFromVerbose, statOf, tempDir, type Contender, type Sample,
+} from './util.ts';
+
+const OUTPUT_COUNTS = [1, 10, 100];
+
+export interface OverheadProject {
+  dir: string;
+  /** parent run in the project's mlflow.db */
+  embeddedParent: string;
+  /** parent run on the server */
+  serverParent: string;
+}
+
+/** A git + DVC project whose dvc.yaml has a no-op stage and stages with 1, 10, 100 outputs. */
+export async function overheadProject(ctx: BenchContext): Promise<OverheadProject> {
+  const dir = tempDir('overhead');
+  await dvcProject(dir, { git: true });
+  const stages: string[] = ['stages:', '  noop:', '    cmd: mlrun -- true'];
+  for (const count of OUTPUT_COUNTS) {
+    fs.mkdirSync(path.join(dir, `outs${count}`));
+    stages.push(`  outs${count}:`, '    cmd: mlrun -- true', '    outs:');
+    for (let i = 0; i < count; i++) {
+      const file = `outs${count}/f${i}.txt`;
+      fs.writeFileSync(path.join(dir, file), 'x'.repeat(1024));
+      stages.push(`      - ${file}:`, '          cache: false');
+    }
+  }
+  fs.writeFileSync(path.join(dir, 'dvc.yaml'), `${stages.join('\n')}\n`);
+  const parent = await run(mlrunBinary, ['pipeline', '-v', '--name', 'bench-parent', '--', 'true'], { cwd: dir, env: cleanEnv() });
+  const experiment = await createExperiment(ctx.serverUri, 'bench-overhead');
+  const serverParent = await createRun(ctx.serverUri, experiment, 'bench-parent');
+  return { dir, embeddedParent: runIdFromVerbose(parent.stderr), serverParent: serverParent.runId };
+}
+
+function stageEnv(project: OverheadProject, store: 'embedded' | 'server', serverUri: string, stage: string): NodeJS.ProcessEnv {
+  return cleanEnv({
+    DVC_STAGE: stage,
+    DVC_ROOT: project.dir,
+    MLRUN_PARENT_RUN_ID: store === 'server' ? project.serverParent : project.embeddedParent,
+    MLFLOW_TRACKING_URI: store === 'server' ? serverUri : undefined,
+  });
+}
+
+const timed = (file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) => async (): Promise<Sample> => {
+  const result = await run(file, args, { cwd, env });
+  return { ms: result.ms };
+};
+
+export async function overheadBenchmark(ctx: BenchContext, project: OverheadProject): Promise<Section> {
+  const { dir } = project;
+  const reps = ctx.quick ? 5 : 21;
+  const pyReps = ctx.quick ? 2 : 5;
+  const recipe = path.join(benchDir, 'recipe_stage.py');
+  const pyEnv = (store: 'embedded' | 'server') =>
+    cleanEnv({
+      MLFLOW_TRACKING_URI: store === 'server' ? ctx.serverUri : `sqlite:///${path.join(dir, 'mlflow.db')}`,
+      MLFLOW_PARENT_RUN: store === 'server' ? project.serverParent : project.embeddedParent,
+      DVC_STAGE: 'noop',
+    });
+  const contenders: Contender[] = [
+    { name: 'true', reps, warmup: 2, measure: timed('true', [], dir, cleanEnv()) },
+    { name: 'node -e 0', reps, warmup: 2, measure: timed(nodeBinary, ['-e', '0'], dir, cleanEnv()) },
+    { name: 'mlrun --version', reps, warmup: 2, measure: timed(mlrunBinary, ['--version'], dir, cleanEnv()) },
+    { name: 'mlrun -- true (embedded)', reps, warmup: 2, measure: timed(mlrunBinary, ['--', 'true'], dir, stageEnv(project, 'embedded', ctx.serverUri, 'noop')) },
+    { name: 'mlrun -- true (server)', reps, warmup: 2, measure: timed(mlrunBinary, ['--', 'true'], dir, stageEnv(project, 'server', ctx.serverUri, 'noop')) },
+    { name: 'Python recipe (embedded)', reps: pyReps, warmup: 1, measure: timed(python, [recipe], dir, pyEnv('embedded')) },
+    { name: 'Python recipe (server)', reps: pyReps, warmup: 1, measure: timed(python, [recipe], dir, pyEnv('server')) },
+  ];
+  ctx.log('1. per-stage overhead');
+  const samples = await interleave(contenders, ctx.log);
+  const med = (name: string) => statOf(samples, name).median;
+  const floorTrue = med('true');
+  const floorNode = med('node -e 0');
+  const rows = contenders.map((c) => {
+    const s = statOf(samples, c.name);
+    return [c.name, fmtStat(s), fmtMs(s.median - floorTrue), fmtMs(s.median - floorNode)];
+  });
+  const addedEmbedded = med('mlrun -- true (embedded)') - floorNode;
+  const addedServer = med('mlrun -- true (server)') - floorNode;
+  const recipeRatio = (store: string) => (med(`Python recipe (${store})`) - floorTrue) / (med(`mlrun -- true (${store})`) - floorTrue);
+
+  const body = [
+    'Each contender is started by the harness (Node `spawn`, stdout piped and read) and timed from spawn to exit;',
+    'rounds alternate the contenders (A B C … A B C …) after untimed warm-up runs.',
+    "mlrun runs as DVC runs a stage: in a git + DVC project, `DVC_STAGE=noop` (a stage with no outputs in dvc.yaml),",
+    '`MLRUN_PARENT_RUN_ID` set to a parent run, default options (the output log is uploaded as `mlrun/output.log`).',
+    'The Python recipe is `bench/recipe_stage.py`: `import mlflow`, `with mlflow.start_run(run_id=parent): with mlflow.start_run(nested=True): pass`,',
+    'against the same server, or the same `mlflow.db` (`sqlite:///…`) for the embedded store.',
+    '',
+    ...table(['contender', 'median (min–max)', 'added over `true`', 'added over `node -e 0`'], rows),
+    '',
+    `Added time of the recipe ÷ added time of mlrun (both over \`true\`): embedded ${ratio(recipeRatio('embedded'), 1)}, server ${ratio(recipeRatio('server'), 1)}.`,
+  ];
+
+  // 5. Scaling: declared outputs (each a 1 KB file, uploaded as an artifact when the stage ends).
+  const scaleReps = ctx.quick ? 2 : 5;
+  const scaling: Contender[] = [];
+  for (const store of ['embedded', 'server'] as const) {
+    for (const count of OUTPUT_COUNTS) {
+      scaling.push({
+        name: `${store}, ${count} outputs`,
+        reps: scaleReps,
+        warmup: 1,
+        measure: timed(mlrunBinary, ['--', 'true'], dir, stageEnv(project, store, ctx.serverUri, `outs${count}`)),
+      });
+    }
+  }
+  ctx.log('5. overhead with declared outputs');
+  const scaled = await interleave(scaling, ctx.log);
+  const scaleRows = (['embedded', 'server'] as const).map((store) => {
+    const base = med(`mlrun -- true (${store})`);
+    const cells = OUTPUT_COUNTS.map((count) => fmtStat(statOf(scaled, `${store}, ${count} outputs`)));
+    const per = (statOf(scaled, `${store}, 100 outputs`).median - statOf(scaled, `${store}, 10 outputs`).median) / 90;
+    return [store, fmtMs(base), ...cells, `${per.toFixed(2)} ms`];
+  });
+  const growth = (['embedded', 'server'] as const).map((store) => {
+    const a = statOf(scaled, `${store}, 1 outputs`).median;
+    const b = statOf(scaled, `${store}, 10 outputs`).median;
+    const c = statOf(scaled, `${store}, 100 outputs`).median;
+    const first = (b - a) / 9;
+    const second = (c - b) / 90;
+    return `${store}: ${first.toFixed(2)} ms per output from 1→10, ${second.toFixed(2)} ms per output from 10→100 (${second > first * 1.5 && second - first > 0.5 ? 'grows faster than linearly' : 'linear or better'})`;
+  });
+  const scalingBody = [
+    '',
+    '**Scaling with declared outputs** (5.): the same stage with 1, 10 or 100 declared outputs of 1 KB each, uploaded when it ends.',
+    '',
+    ...table(['store', 'no outputs (above)', '1 output', '10 outputs', '100 outputs', 'per output (10→100)'], scaleRows),
+    '',
+    ...growth.map((line) => `- ${line}`),
+  ];
+
+  return {
+    title: '1. Per-stage overhead',
+    body: [...body, ...scalingBody],
+    targets: [
+      {
+        benchmark: '1. Overhead',
+        target: 'mlrun adds ≤ 30 ms over the Node floor (embedded store)',
+        measured: `${fmtMs(addedEmbedded)} (mlrun ${fmtMs(med('mlrun -- true (embedded)'))} − node ${fmtMs(floorNode)}); ${pct(addedEmbedded / 30, 0)} of budget`,
+        met: addedEmbedded <= 30,
+      },
+      {
+        benchmark: '1. Overhead',
+        target: 'mlrun adds ≤ 60 ms over the Node floor (local server)',
+        measured: `${fmtMs(addedServer)} (mlrun ${fmtMs(med('mlrun -- true (server)'))} − node ${fmtMs(floorNode)})`,
+        met: addedServer <= 60,
+      },
+      {
+        benchmark: '1. Overhead',
+        target: '≥ 20× less added time than the Python recipe (embedded)',
+        measured: `${ratio(recipeRatio('embedded'), 1)} (recipe +${fmtMs(med('Python recipe (embedded)') - floorTrue)} vs mlrun +${fmtMs(med('mlrun -- true (embedded)') - floorTrue)})`,
+        met: recipeRatio('embedded') >= 20,
+      },
+      {
+        benchmark: '1. Overhead',
+        target: '≥ 20× less added time than the Python recipe (server)',
+        measured: `${ratio(recipeRatio('server'), 1)} (recipe +${fmtMs(med('Python recipe (server)') - floorTrue)} vs mlrun +${fmtMs(med('mlrun -- true (server)') - floorTrue)})`,
+        met: recipeRatio('server') >= 20,
+      },
+    ],
+  };
+}
+
+export function removeOverheadProject(project: OverheadProject): void {
+  remove(project.dir);
+}
