@@ -1,10 +1,13 @@
 // Everything mlrun itself says goes through here: one line each, prefixed `mlrun:`, with every
 // known secret taken out, on stderr (stdout belongs to the command).
+const DISK_FULL = /ENOSPC|no space left on device|database or disk is full/i;
+
 export class Reporter {
   /** How many tracking problems were reported: `--strict` turns any into a failed exit. */
   problems = 0;
   readonly verbose: boolean;
   readonly #secrets: string[];
+  #diskFullSaid = false;
 
   constructor(options: { verbose: boolean; secrets: (string | undefined)[] }) {
     this.verbose = options.verbose;
@@ -15,6 +18,11 @@ export class Reporter {
   /** A tracking problem: the command is not affected. */
   warn(message: string): void {
     this.problems += 1;
+    // One full disk makes every later write fail the same way: the first line says it all.
+    if (DISK_FULL.test(message)) {
+      if (this.#diskFullSaid) return;
+      this.#diskFullSaid = true;
+    }
     this.say(message);
   }
 

@@ -1,15 +1,12 @@
 // A stage's files into its run when it ends: the declared outs, metrics and plots under their
 // project-relative paths, and the command's output as mlrun/output.log.
 import { collectOutputs, type ArtifactFile } from '../artifacts/collect.ts';
-import { progressLine } from '../artifacts/progress.ts';
 import { uploadArtifacts } from '../artifacts/upload.ts';
+import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
 import type { Stage } from '../dvc/index.ts';
 import type { Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import type { Tracking } from './tracked-run.ts';
-
-/** An upload is given up after this long without a byte going through. */
-export const UPLOAD_IDLE_MS = 30_000;
 
 export const OUTPUT_LOG_ARTIFACT = 'mlrun/output.log';
 
@@ -24,35 +21,18 @@ export async function declaredOutputs(stage: Stage, artifactRoot: string, report
 }
 
 /**
- * Uploads files into the run. `showProgress` (default on) draws a progress line when stderr is a
- * terminal no one else is writing to; `hurry` stops waiting for the server. Files the server
- * could not take because it is gone go to the offline record instead.
+ * Uploads files into the run (see uploadWatched for the options). Files the server could not take
+ * because it is gone go to the offline record instead.
  */
 export async function uploadFiles(
   tracking: Tracking,
   files: ArtifactFile[],
   env: NodeJS.ProcessEnv,
   reporter: Reporter,
-  options: { showProgress?: boolean; hurry?: AbortSignal } = {},
+  options: WatchOptions = {},
 ): Promise<void> {
   if (files.length === 0 || options.hurry?.aborted) return;
-  const idle = new AbortController();
-  let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-  const line = options.showProgress !== false ? progressLine(process.stderr) : { update: () => undefined, end: () => undefined };
-  const result = await uploadArtifacts({
-    artifactUri: tracking.run.artifactUri,
-    trackingUri: tracking.store.trackingUri,
-    env,
-    files,
-    signal: options.hurry ? AbortSignal.any([idle.signal, options.hurry]) : idle.signal,
-    onProgress: (progress) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-      line.update(progress);
-    },
-  });
-  clearTimeout(timer);
-  line.end();
+  const result = await uploadWatched({ artifactUri: tracking.run.artifactUri, trackingUri: tracking.store.trackingUri, env, files }, options);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   const reason = result.failures.at(-1) ?? 'no progress';
   if (result.pending.length > 0 && !options.hurry?.aborted && (await tracking.failover(reason))) {

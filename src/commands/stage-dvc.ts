@@ -4,6 +4,7 @@ import path from 'node:path';
 import { dvcliveDirsOf, findDvcRoot, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
 import { sanitizeKey } from '../metrics/keys.ts';
 import { describeError, type Reporter } from '../report.ts';
+import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
 
 /**
@@ -38,15 +39,12 @@ export function relativeDvcYaml(stage: Stage, env: NodeJS.ProcessEnv, projectRoo
   return path.relative(root, stage.dvcYamlPath).split(path.sep).join('/');
 }
 
-/** MLflow keeps this much of a param value (and truncates the rest, since 2.8). */
-const MAX_PARAM_VALUE = 6000;
-
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {
   const { values, skipped, unreadable } = readStageParams(stage);
   for (const reason of unreadable) reporter.warn(`the stage's params are incomplete: ${reason}`);
   for (const reason of skipped) reporter.info(`param skipped: ${reason}`);
   for (const [key, value] of Object.entries(values)) {
-    if (value.length > MAX_PARAM_VALUE) reporter.warn(`param '${key}' is ${value.length} characters long: MLflow keeps the first ${MAX_PARAM_VALUE}`);
+    if (value.length > MAX_PARAM_VAL_LENGTH) reporter.warn(`param '${key}' is ${value.length} characters long: MLflow keeps the first ${MAX_PARAM_VAL_LENGTH}`);
   }
   return Object.entries(values).map(([key, value]) => ({ key, value }));
 }

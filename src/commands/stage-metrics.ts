@@ -6,12 +6,9 @@ import type { MetricConfig } from '../metrics/config.ts';
 import { MetricSink } from '../metrics/delivery.ts';
 import { MetricStream, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
+import { watchLiveness } from './liveness.ts';
 import type { Tracking } from './tracked-run.ts';
 
-/** After the command ended, delivery goes on while the store makes progress, and stops after this long without any. */
-export const DELIVERY_IDLE_MS = 5000;
-/** How long a server that delivers nothing has to show it is still there. */
-const PING_MS = 3000;
 
 export class StageMetrics {
   readonly #stream: MetricStream;
@@ -36,30 +33,18 @@ export class StageMetrics {
 
   /**
    * Matches the last lines and delivers every point. A slow store is waited for as long as it
-   * makes progress; one that stops answering is given up after DELIVERY_IDLE_MS, and what it did
+   * makes progress or answers (see liveness.ts); one that stops answering is given up, and what it did
    * not take goes to the offline record instead.
    */
   async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
     const now = Date.now();
     this.#stream.end('stdout', now);
     this.#stream.end('stderr', now);
-    const idle = new AbortController();
-    let delivered = -1;
-    const watchdog = setInterval(() => {
-      const now = this.#sink.stats().delivered;
-      const progressed = now !== delivered;
-      delivered = now;
-      if (progressed) return;
-      // No batch went through for a while: a server that still answers is only busy (parallel
-      // stages queue at it), one that does not is lost.
-      this.#tracking.store.ping({ signal: AbortSignal.timeout(PING_MS) }).catch(() => {
-        idle.abort(new Error(`no answer for ${DELIVERY_IDLE_MS / 1000} s`));
-      });
-    }, DELIVERY_IDLE_MS);
+    const liveness = watchLiveness(this.#tracking.store, () => this.#sink.stats().delivered);
     try {
-      await this.#sink.close({ signal: AbortSignal.any([idle.signal, hurry]) });
+      await this.#sink.close({ signal: AbortSignal.any([liveness.signal, hurry]) });
     } finally {
-      clearInterval(watchdog);
+      liveness.stop();
     }
     const { lines, points, keys } = this.#stream.stats();
     const { delivered: sent, undelivered } = this.#sink.stats();

@@ -14,7 +14,8 @@ import { recordStageRun } from './pipeline-record.ts';
 import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
 import { StageMetrics } from './stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
-import { END_BUDGET_MS, statusOf } from './tracked-run.ts';
+import { watchLiveness } from './liveness.ts';
+import { statusOf } from './tracked-run.ts';
 
 export interface StageOptions extends RunOptions, SettingFlags {
   stage?: string;
@@ -99,9 +100,10 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         await uploadFiles(tracking, files, env, reporter, { hurry });
         outputLog?.remove();
         if (experimentParent?.closedByStage) {
-          await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: AbortSignal.timeout(END_BUDGET_MS) }).catch(
-            (error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`),
-          );
+          const liveness = watchLiveness(tracking.store);
+          await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: liveness.signal })
+            .catch((error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`))
+            .finally(() => liveness.stop());
         }
         return tags;
       },

@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { collectOutputs } from '../artifacts/collect.ts';
 import { artifactDestination } from '../artifacts/destination.ts';
-import { progressLine } from '../artifacts/progress.ts';
-import { uploadArtifacts } from '../artifacts/upload.ts';
+import { uploadWatched } from '../artifacts/watched-upload.ts';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
 import { describeError, Reporter, secretsFrom } from '../report.ts';
@@ -21,7 +20,6 @@ import { acquireLock } from '../tracking/sync/lock.ts';
 import { planSync, type PlannedRun } from '../tracking/sync/plan.ts';
 import { SYNC_TAGS } from '../tracking/sync/progress.ts';
 import { remoteCopyFinder } from '../tracking/sync/remote-copy.ts';
-import { UPLOAD_IDLE_MS } from './stage-artifacts.ts';
 import { OFFLINE_DB } from './tracked-run.ts';
 
 export interface SyncOptions {
@@ -168,24 +166,7 @@ function artifactUploader(dbPath: string, store: Store, env: NodeJS.ProcessEnv, 
     const collected = await collectOutputs(folder.dir, folder.dir, ['.']);
     for (const warning of collected.warnings) reporter.warn(`${describeRun(run)}: ${warning}`);
     if (collected.files.length === 0) return { count: 0 };
-    // As a stage's upload: given up only after a while without a byte going through.
-    const idle = new AbortController();
-    let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-    const line = progressLine(process.stderr);
-    const result = await uploadArtifacts({
-      artifactUri: remote.artifactUri,
-      trackingUri: store.trackingUri,
-      env,
-      files: collected.files,
-      signal: idle.signal,
-      onProgress: (progress) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
-        line.update(progress);
-      },
-    });
-    clearTimeout(timer);
-    line.end();
+    const result = await uploadWatched({ artifactUri: remote.artifactUri, trackingUri: store.trackingUri, env, files: collected.files });
     if (result.failures.length > 0) return { failure: result.failures.join('; ') };
     return { count: result.uploaded };
   };

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { keepOutOfProject, stateFolder } from '../config/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
+import { watchLiveness } from './liveness.ts';
 import { closeRun, openRun, type OpenRunRequest } from '../tracking/lifecycle.ts';
 import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from '../tracking/open-store.ts';
 import { TrackingError } from '../tracking/errors.ts';
@@ -12,8 +13,6 @@ import { OFFLINE_TAGS, SYNC_TAGS } from '../tracking/sync/progress.ts';
 
 /** How long the command may wait for its run to be created (the issue allows 5 s in all). */
 export const START_BUDGET_MS = 4000;
-/** How long mlrun may take to close the run after the command ended. */
-export const END_BUDGET_MS = 5000;
 
 /** Where runs go while their server cannot be reached, for `mlrun sync` to deliver. */
 export const OFFLINE_DB = path.join('.mlrun', 'offline', 'mlflow.db');
@@ -56,7 +55,7 @@ export class Tracking {
     try {
       await write(this.store, this.run.runId, options);
     } catch (error) {
-      const reason = options.signal?.aborted ? 'no answer in time' : describeError(error);
+      const reason = options.signal?.aborted ? `no answer from ${this.store.displayUri}` : describeError(error);
       if (!isLoss(error, options.signal) || !(await this.failover(reason))) throw error;
       // The offline record is a local file: no deadline of the server's applies to it.
       await write(this.store, this.run.runId, {});
@@ -166,14 +165,16 @@ export async function finishTracking(
   end: { status: RunStatus; tags: Tag[] },
   reporter: Reporter,
 ): Promise<void> {
-  const signal = AbortSignal.timeout(END_BUDGET_MS);
+  const liveness = watchLiveness(tracking.store);
+  const { signal } = liveness;
   const endTime = Date.now();
   try {
     await tracking.write((store, runId, options) => closeRun(store, runId, { ...end, endTime }, options), { signal });
   } catch (error) {
-    const reason = signal.aborted ? `no answer within ${END_BUDGET_MS / 1000} s` : describeError(error);
+    const reason = signal.aborted ? `no answer from ${tracking.store.displayUri}` : describeError(error);
     reporter.warn(`could not close run ${tracking.run.runId} in ${tracking.store.displayUri}: ${reason}`);
   } finally {
+    liveness.stop();
     await tracking.store.close().catch(() => undefined);
   }
 }

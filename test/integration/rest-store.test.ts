@@ -2,28 +2,19 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { TrackingError } from '../../src/tracking/errors.ts';
 import { createRestStore } from '../../src/tracking/rest/store.ts';
 import type { Metric, Store } from '../../src/tracking/store.ts';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
 import { freePort } from '../support/ports.ts';
 import { inspectMlflow } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { rejection } from '../support/assertions.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 // No developer's ~/.mlflow/credentials in these tests.
 const ENV = { HOME: '/nonexistent' };
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
-async function rejection(promise: Promise<unknown>): Promise<TrackingError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TrackingError, `not a TrackingError: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 describe('on the shared server', () => {
   let uri: string;

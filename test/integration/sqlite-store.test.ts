@@ -13,6 +13,7 @@ import type { Metric, Store } from '../../src/tracking/store.ts';
 import { startMlflowServer } from '../support/mlflow-server.ts';
 import { repoRoot, venvBin } from '../support/paths.ts';
 import { inspectMlflow } from '../support/python.ts';
+import { rejection } from '../support/assertions.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const MAX = 1.7976931348623157e308;
@@ -46,15 +47,6 @@ function python<T>(cwd: string, body: string, ...args: string[]): T {
   return JSON.parse(out) as T;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TrackingError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TrackingError, `not a TrackingError: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 function query<T>(dbPath: string, sql: string, ...params: (string | number)[]): T[] {
   const db = new DatabaseSync(dbPath, { readOnly: true });

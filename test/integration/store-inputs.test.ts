@@ -8,13 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
-import { TrackingError } from '../../src/tracking/errors.ts';
 import { createRestStore } from '../../src/tracking/rest/store.ts';
 import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
 import type { DatasetInput, Store } from '../../src/tracking/store.ts';
 import { venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyDatasetInput } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { rejection } from '../support/assertions.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
@@ -85,15 +85,6 @@ function byName(inputs: PyDatasetInput[] | undefined): PyDatasetInput[] {
   return [...(inputs ?? [])].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TrackingError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TrackingError, `not a TrackingError: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 for (const backend of backends) {
   describe(backend.name, () => {

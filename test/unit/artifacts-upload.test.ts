@@ -64,11 +64,12 @@ test('a cloud artifact location: one line for all files, nothing read', async ()
     failures: [
       "the run's artifact location s3://bucket/1/abc/artifacts is in 's3:' storage, which mlrun cannot write to directly; serve artifacts through the MLflow server (mlflow server --serve-artifacts, an mlflow-artifacts:/ location) or use a local folder: 2 files not uploaded",
     ],
+    pending: [],
   });
 });
 
 test('no files: nothing to do, whatever the location', async () => {
-  assert.deepEqual(await uploadArtifacts({ artifactUri: 's3://b/x', trackingUri: undefined, env: {}, files: [] }), { uploaded: 0, bytes: 0, failures: [] });
+  assert.deepEqual(await uploadArtifacts({ artifactUri: 's3://b/x', trackingUri: undefined, env: {}, files: [] }), { uploaded: 0, bytes: 0, failures: [], pending: [] });
 });
 
 test('a bad MLflow client setting is one line and nothing is sent', async () => {
@@ -121,7 +122,9 @@ test('an aborted upload starts no more files and says how many were left', async
     files: [1, 2, 3].map((n) => ({ localPath: source, artifactPath: `f${n}.txt` })),
     signal: AbortSignal.abort(),
   });
-  assert.deepEqual(result, { uploaded: 0, bytes: 0, failures: ['upload abandoned: 3 more files not started'] });
+  const files = [1, 2, 3].map((n) => ({ localPath: source, artifactPath: `f${n}.txt` }));
+  // Not started, so worth sending elsewhere (the offline record, when the server is gone).
+  assert.deepEqual(result, { uploaded: 0, bytes: 0, failures: ['upload abandoned: 3 more files not started'], pending: files });
 });
 
 test('a store-wide failure (nothing listening) stops new files: the ones in flight are reported, the rest counted', async () => {

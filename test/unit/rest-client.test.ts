@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { TrackingError } from '../../src/tracking/errors.ts';
 import { RestClient } from '../../src/tracking/rest/client.ts';
 import { VERSION } from '../../src/version.ts';
 import { freePort } from '../support/ports.ts';
+import { rejection } from '../support/assertions.ts';
 
 interface Seen {
   method: string;
@@ -64,15 +64,6 @@ const client = (uri: string, env: NodeJS.ProcessEnv = {}) => {
 };
 after(() => clients.forEach((c) => c.close()));
 
-async function rejection(promise: Promise<unknown>): Promise<TrackingError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof TrackingError, `not a TrackingError: ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
 
 test('GET sends fields as query parameters, POST sends JSON; headers are MLflow\'s', async () => {
   const server = await fakeServer((_seen, _i, res) => json(res, 200, { ok: true }));

@@ -1,12 +1,10 @@
 // MLflow's input checks (mlflow/utils/validation.py), with its messages. The embedded store runs
 // them itself because nothing sits between it and the database.
 import { TrackingError } from '../errors.ts';
+import { MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH, MAX_TAG_VAL_LENGTH } from '../limits.ts';
 import type { DatasetInput, Metric, Param, Tag } from '../store.ts';
 import { pyFloat, pyJsonString, pyLength, pyNormpath, pyRepr, pyReprList, pySlice } from './python-format.ts';
 
-const MAX_ENTITY_KEY_LENGTH = 250;
-const MAX_PARAM_VAL_LENGTH = 6000;
-const MAX_TAG_VAL_LENGTH = 8000;
 const MAX_EXPERIMENT_NAME_LENGTH = 500;
 const MAX_DATASET_NAME_SIZE = 500;
 const MAX_DATASET_DIGEST_SIZE = 36;

@@ -1,0 +1,33 @@
+// How mlrun tells a busy server from a lost one while it waits at the end of a run: whenever
+// `idleMs` pass without progress, it asks the store for any answer (`ping`); a store that still
+// answers is only busy (parallel stages queue at one server) and is waited for, one that does not
+// is lost, and the wait ends. So a lost server costs at most idleMs + PING_MS.
+import type { Store } from '../tracking/store.ts';
+
+export const IDLE_MS = 5000;
+const PING_MS = 3000;
+
+export interface Liveness {
+  /** Aborts once the store stopped answering. */
+  signal: AbortSignal;
+  stop(): void;
+}
+
+/** `progress` counts work done (e.g. points delivered); without it, every idle period is checked. */
+export function watchLiveness(store: Store, progress: () => number = () => 0, idleMs = IDLE_MS): Liveness {
+  const lost = new AbortController();
+  let last = progress();
+  let pinging = false;
+  const timer = setInterval(() => {
+    const now = progress();
+    const progressed = now !== last;
+    last = now;
+    if (progressed || pinging) return;
+    pinging = true;
+    store
+      .ping({ signal: AbortSignal.timeout(PING_MS) })
+      .catch(() => lost.abort(new Error(`no answer from ${store.displayUri}`)))
+      .finally(() => (pinging = false));
+  }, idleMs);
+  return { signal: lost.signal, stop: () => clearInterval(timer) };
+}
