@@ -2,6 +2,7 @@
 // not be reached, to that server, exactly once (see tracking/sync/progress.ts for how), parents
 // before children. `--dry-run` lists what is pending. Exit 0 when nothing is pending, else 1.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { collectOutputs } from '../artifacts/collect.ts';
 import { artifactDestination } from '../artifacts/destination.ts';
@@ -68,6 +69,38 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   }
 }
 
+/**
+ * A run still RUNNING whose mlrun is gone from this machine (killed with SIGKILL, the machine
+ * rebooted) would stay pending forever: it is closed KILLED in the record, and then delivered.
+ */
+async function closeAbandoned(record: OfflineRecord, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<void> {
+  const abandoned = (await record.runs()).filter(
+    (run) => run.status === 'RUNNING' && run.tags['mlrun.host'] === os.hostname() && !isAlive(Number(run.tags['mlrun.pid'])),
+  );
+  if (abandoned.length === 0) return;
+  const store = await openStore({ kind: 'sqlite', dbPath: record.dbPath }, env);
+  try {
+    for (const run of abandoned) {
+      await store.logBatch(run.runId, { tags: [{ key: 'mlrun.abandoned', value: 'its mlrun ended without closing it' }] });
+      await store.updateRun(run.runId, { status: 'KILLED', endTime: Date.now() });
+      reporter.say(`closed ${describeRun(run)} as KILLED: the mlrun that recorded it is gone`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** Whether a process with that pid runs on this machine (signal 0 only checks). */
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function listPending(record: OfflineRecord, uri: string | undefined, reporter: Reporter): Promise<number> {
   const plan = planSync(await record.runs(), uri);
   for (const entry of plan.pending) {
@@ -83,6 +116,7 @@ async function listPending(record: OfflineRecord, uri: string | undefined, repor
 }
 
 async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<number> {
+  await closeAbandoned(record, env, reporter);
   const runs = await record.runs();
   const plan = planSync(runs, uri);
   if (plan.pending.length === 0) {

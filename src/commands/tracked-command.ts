@@ -73,6 +73,8 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     ...contextTags({ runName, sourceName: sourceNameOf(argv, cwd), cwd, env }),
     { key: 'mlrun.command', value: displayCommand(argv) },
     { key: 'mlrun.host', value: os.hostname() },
+    // With the host: lets `mlrun sync` tell a run whose mlrun was killed from one still running.
+    { key: 'mlrun.pid', value: String(process.pid) },
     { key: 'mlrun.version', value: VERSION },
     ...(spec.tags ?? []),
     ...userTags,
