@@ -7,7 +7,7 @@ import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
 import { onceOnSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
-import { Reporter, secretsFrom } from '../report.ts';
+import { describeError, Reporter, secretsFrom } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
 import { storeTarget } from '../tracking/open-store.ts';
 import type { Tag } from '../tracking/store.ts';
@@ -101,7 +101,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
 
   const result = await runCommand(argv, {
     env: tracking ? spec.commandEnv(tracking, env) : env,
-    ...(tracking && spec.attach?.(tracking)),
+    ...(tracking && attachSafely(spec, tracking, reporter)),
   });
   if (result.startError) reporter.say(result.startError);
 
@@ -113,8 +113,13 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
       reporter.say('closing the run without waiting for the rest of its data');
       hurry.abort();
     });
-    const closingTags = (await spec.beforeClose?.(tracking, result, hurry.signal)) ?? [];
-    const endTags: Tag[] = [...closingTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
+    // The command has ended: whatever goes wrong in recording it (a bug of mlrun's included) is a
+    // warning, and mlrun still closes the run and exits as the command did.
+    const closingTags = await (spec.beforeClose?.(tracking, result, hurry.signal) ?? Promise.resolve([])).catch((error: unknown) => {
+      reporter.warn(`recording the end of the run failed: ${describeError(error)}`);
+      return [];
+    });
+    const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
     stopListening();
@@ -122,6 +127,16 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
   return result.exitCode;
+}
+
+/** The command runs even when watching its output cannot be set up (no temp space, a bug). */
+function attachSafely(spec: CommandSpec, tracking: Tracking, reporter: Reporter): Pick<RunCommandOptions, 'onStdout' | 'onStderr'> | undefined {
+  try {
+    return spec.attach?.(tracking);
+  } catch (error) {
+    reporter.warn(`cannot watch the command's output (${describeError(error)}): its metrics and output log are not recorded`);
+    return undefined;
+  }
 }
 
 /** MLflow's variables for code inside the command, pointing at `runId`. */
