@@ -23,20 +23,27 @@ export function locateStage(argv: string[], cwd: string, env: NodeJS.ProcessEnv,
   return undefined;
 }
 
-export function stageTags(stage: Stage | undefined, env: NodeJS.ProcessEnv, projectRoot: string): Tag[] {
+/**
+ * The DVC project the stage runs in: the main project, or under `dvc exp run --temp` / the queue
+ * the temporary copy (whose outputs are gone once DVC cleans it up), which DVC_ROOT does not name.
+ */
+export function stageRootOf(stage: Stage, env: NodeJS.ProcessEnv, projectRoot: string): string {
+  return findDvcRoot(stage.wdir, env) ?? projectRoot;
+}
+
+export function stageTags(stage: Stage | undefined, stageRoot: string, env: NodeJS.ProcessEnv): Tag[] {
   const tags: Tag[] = [];
   const name = stage?.name ?? env.DVC_STAGE;
   if (name) tags.push({ key: 'dvc.stage', value: name });
-  if (stage) tags.push({ key: 'dvc.yaml', value: relativeDvcYaml(stage, env, projectRoot) });
+  if (stage) tags.push({ key: 'dvc.yaml', value: relativeDvcYaml(stage, stageRoot) });
   if (env.DVC_EXP_NAME) tags.push({ key: 'dvc.exp_name', value: env.DVC_EXP_NAME });
   if (env.DVC_EXP_BASELINE_REV) tags.push({ key: 'dvc.baseline_rev', value: env.DVC_EXP_BASELINE_REV });
   return tags;
 }
 
 /** The stage's dvc.yaml relative to the DVC project it runs in, `/`-separated. */
-export function relativeDvcYaml(stage: Stage, env: NodeJS.ProcessEnv, projectRoot: string): string {
-  const root = findDvcRoot(stage.wdir, env) ?? projectRoot;
-  return path.relative(root, stage.dvcYamlPath).split(path.sep).join('/');
+export function relativeDvcYaml(stage: Stage, stageRoot: string): string {
+  return path.relative(stageRoot, stage.dvcYamlPath).split(path.sep).join('/');
 }
 
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {

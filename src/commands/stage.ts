@@ -3,7 +3,6 @@
 // files, outputs and output log after it ends.
 import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../config/stage-settings.ts';
-import { findDvcRoot } from '../dvc/index.ts';
 import { compileMetricConfig } from '../metrics/config.ts';
 import { OutputLog } from '../process/output-log.ts';
 import { describeError } from '../report.ts';
@@ -11,7 +10,7 @@ import type { Tag } from '../tracking/store.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT, uploadFiles } from './stage-artifacts.ts';
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
 import { recordStageRun } from './pipeline-record.ts';
-import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageTags } from './stage-dvc.ts';
+import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './stage-dvc.ts';
 import { StageMetrics } from './stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
 import { watchLiveness } from './liveness.ts';
@@ -32,10 +31,11 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
     const experiment = experimentOf(env);
     let experimentParent: ExperimentRun | undefined;
     const pipelineRunId = env.MLRUN_PARENT_RUN_ID || undefined;
+    const stageRoot = stage ? stageRootOf(stage, env, projectRoot) : projectRoot;
 
     return {
       defaultName: stage?.name ?? commandBasename(argv),
-      tags: stageTags(stage, env, projectRoot),
+      tags: stageTags(stage, stageRoot, env),
       parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || env.MLFLOW_RUN_ID || undefined,
       resolveParent: async (store, request, callOptions) => {
         // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
@@ -49,9 +49,9 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         if (stage && pipelineRunId && !tracking.offline) {
           recordStageRun(projectRoot, pipelineRunId, {
             stage: stage.name,
-            dvcYaml: relativeDvcYaml(stage, env, projectRoot),
+            dvcYaml: relativeDvcYaml(stage, stageRoot),
             runId: tracking.run.runId,
-            dvcRoot: findDvcRoot(stage.wdir, env) ?? projectRoot,
+            dvcRoot: stageRoot,
             ...(experiment ? { expName: experiment.name } : {}),
           });
         }
@@ -87,9 +87,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
               reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
             });
           }
-          // Paths relative to the DVC project the stage ran in: under `dvc exp run --temp` that is
-          // the temporary copy, whose outputs are gone once DVC cleans it up.
-          const outputs = await declaredOutputs(stage, findDvcRoot(stage.wdir, env) ?? projectRoot, reporter);
+          const outputs = await declaredOutputs(stage, stageRoot, reporter);
           files.push(...outputs.files);
           tags.push(...outputs.tags);
         }
