@@ -173,7 +173,7 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
         serverIds.set(entry.run.runId, done.serverRunId);
         synced += 1;
         reporter.say(
-          `synced ${entry.run.name} (${entry.run.runId} → ${done.serverRunId}): ${plural(done.metrics, 'metric')}, ${plural(done.params, 'param')}, ${plural(done.artifacts, 'artifact')}`,
+          `synced ${entry.run.runName} (${entry.run.runId} → ${done.serverRunId}): ${plural(done.metrics, 'metric')}, ${plural(done.params, 'param')}, ${plural(done.artifacts, 'artifact')}`,
         );
       } catch (error) {
         reporter.warn(`could not sync ${describeRun(entry.run)}: ${describeError(error)}`);
@@ -252,7 +252,7 @@ function summary(synced: number, pending: number, earlier: number, uri: string |
 }
 
 function describeRun(run: OfflineRun): string {
-  return `${run.name} (${run.runId})`;
+  return `${run.runName} (${run.runId})`;
 }
 
 function plural(count: number, noun: string): string {

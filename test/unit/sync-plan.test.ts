@@ -8,7 +8,7 @@ const SERVER = 'http://mlflow.example:5000';
 function run(runId: string, tags: Record<string, string> = {}, extra: Partial<OfflineRun> = {}): OfflineRun {
   return {
     runId,
-    name: runId,
+    runName: runId,
     experimentId: '0',
     userId: 'alice',
     status: 'FINISHED',

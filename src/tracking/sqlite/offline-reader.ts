@@ -5,19 +5,13 @@
 // data it describes.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DatasetInput, LifecycleStage, Metric, Param, RunStatus, Tag } from '../store.ts';
+import type { DatasetInput, Metric, Param, RunInfo, Tag } from '../store.ts';
 import { Connection } from './connection.ts';
+import { toRunInfo, type RunRow } from './store.ts';
 
-export interface OfflineRun {
-  runId: string;
-  name: string;
-  experimentId: string;
+/** A run of the record: what the store knows of any run, plus what sync needs to copy it. */
+export interface OfflineRun extends RunInfo {
   userId: string;
-  status: RunStatus;
-  startTime: number;
-  endTime?: number;
-  artifactUri: string;
-  lifecycleStage: LifecycleStage;
   tags: Record<string, string>;
 }
 
@@ -27,17 +21,7 @@ export interface RecordedPoint {
   metric: Metric;
 }
 
-interface RunRow {
-  run_uuid: string;
-  name: string | null;
-  experiment_id: number;
-  user_id: string | null;
-  status: RunStatus;
-  start_time: number | null;
-  end_time: number | null;
-  artifact_uri: string | null;
-  lifecycle_stage: LifecycleStage;
-}
+type OfflineRunRow = RunRow & { user_id: string | null };
 
 export class OfflineRecord {
   readonly dbPath: string;
@@ -63,7 +47,7 @@ export class OfflineRecord {
           `SELECT run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage
            FROM runs ORDER BY start_time, rowid`,
         )
-        .all() as unknown as RunRow[];
+        .all() as unknown as OfflineRunRow[];
       const tags = new Map<string, Record<string, string>>();
       for (const row of db.statement('SELECT run_uuid, "key", value FROM tags').all()) {
         const runId = String(row.run_uuid);
@@ -71,18 +55,7 @@ export class OfflineRecord {
         if (!map) tags.set(runId, (map = {}));
         map[String(row.key)] = String(row.value ?? '');
       }
-      return rows.map((row) => ({
-        runId: row.run_uuid,
-        name: row.name ?? '',
-        experimentId: String(row.experiment_id),
-        userId: row.user_id ?? '',
-        status: row.status,
-        startTime: row.start_time ?? 0,
-        ...(row.end_time === null ? {} : { endTime: row.end_time }),
-        artifactUri: row.artifact_uri ?? '',
-        lifecycleStage: row.lifecycle_stage,
-        tags: tags.get(row.run_uuid) ?? {},
-      }));
+      return rows.map((row) => ({ ...toRunInfo(row), userId: row.user_id ?? '', tags: tags.get(row.run_uuid) ?? {} }));
     });
   }
 

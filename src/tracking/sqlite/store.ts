@@ -40,7 +40,7 @@ const RUN_COLUMNS =
   'run_uuid, name, experiment_id, status, start_time, end_time, artifact_uri, lifecycle_stage';
 const EXPERIMENT_COLUMNS = 'experiment_id, name, artifact_location, lifecycle_stage';
 
-interface RunRow {
+export interface RunRow {
   run_uuid: string;
   name: string | null;
   experiment_id: number;
@@ -310,7 +310,7 @@ function toExperiment(row: ExperimentRow): Experiment {
   };
 }
 
-function toRunInfo(row: RunRow): RunInfo {
+export function toRunInfo(row: RunRow): RunInfo {
   return {
     runId: row.run_uuid,
     experimentId: String(row.experiment_id),

@@ -123,7 +123,7 @@ async function remoteRun(
   const opened = await openRun(store, {
     parentRunId: parentServerId,
     experiment: run.tags[OFFLINE_TAGS.experiment] || undefined,
-    runName: run.name,
+    runName: run.runName,
     userId: run.userId,
     tags: remoteTags(run),
     startTime: run.startTime,
