@@ -1,7 +1,8 @@
 // 4. Metrics: N metric lines (`value=<i>`, and a mix of formats) through build/mlrun, against the
 // command alone (its output read by the harness, or sent to /dev/null) and the MLflow Python client
-// logging the same points with log_batch (1000 per call). Passthrough is the time until the
-// command's last byte reaches the reader; delivery is the time until mlrun exits (every point sent),
+// logging the same points with log_batch (1000 per call). Passthrough throughput is the output's
+// bytes over the time from its first to its last byte at the reader (mlrun's start-up is benchmark
+// 1, not passthrough); delivery is the time until mlrun exits (every point sent),
 // checked by counting the run's rows in the store's SQLite database. 5. Scaling: distinct keys.
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -61,14 +62,14 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const alone = (style: Style, lines: number, to: 'pipe' | 'null') => async (): Promise<Sample> => {
       const [file, ...args] = generator(style, lines);
       const result = await run(file!, args, { cwd: root, stdout: to });
-      return { ms: result.ms, lastByte: to === 'pipe' ? result.lastByteMs : result.ms, bytes: result.stdoutBytes };
+      return { ms: result.ms, lastByte: to === 'pipe' ? result.lastByteMs : result.ms, ...(to === 'pipe' ? { span: result.lastByteMs - result.firstByteMs } : {}), bytes: result.stdoutBytes };
     };
     const viaMlrun = (label: string, style: Style, lines: number, store: 'server' | 'embedded') => async (rep: number): Promise<Sample> => {
       const result = await run(mlrunBinary, ['-v', '--', ...generator(style, lines)], { cwd: root, env: store === 'server' ? serverEnv : cleanEnv(), rss: true });
       const runId = runIdFromVerbose(result.stderr);
       const counted = countPoints(store === 'server' ? ctx.serverDbPath : localDb, runId);
       if (rep >= 0) delivered.push({ label, expected: lines, counted });
-      return { ms: result.ms, lastByte: result.lastByteMs, rss: result.rssMb!, bytes: result.stdoutBytes };
+      return { ms: result.ms, lastByte: result.lastByteMs, span: result.lastByteMs - result.firstByteMs, rss: result.rssMb!, bytes: result.stdoutBytes };
     };
     const viaPython = (lines: number) => async (): Promise<Sample> => {
       const created = await createRun(ctx.serverUri, experiment, 'log-batch');
@@ -113,18 +114,21 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
       contenders.map((c) => {
         const total = statOf(samples, c.name);
         const last = statOf(samples, c.name, 'lastByte');
+        const span = statOf(samples, c.name, 'span');
         const rss = statOf(samples, c.name, 'rss');
         return [
           c.name,
           last.n ? fmtStat(last) : '—',
+          span.n ? fmtStat(span) : '—',
           fmtStat(total),
           `${((lines / total.median) * 1000).toFixed(0)} points/s`,
           rss.n ? `${rss.max.toFixed(0)} MB` : '—',
         ];
       });
     const med = (samples: Map<string, Sample[]>, name: string, field = 'ms') => statOf(samples, name, field).median;
-    const passLocal = (style: string) => med(localSamples, `${style}: command alone → reader`, 'lastByte') / med(localSamples, `${style}: mlrun (embedded)`, 'lastByte');
-    const passServer = (style: string) => med(remoteSamples, 'value: command alone → reader', 'lastByte') / med(remoteSamples, `${style}: mlrun (server)`, 'lastByte');
+    // Throughput ratio: the same bytes over each one's first-to-last-byte time.
+    const passLocal = (style: string) => med(localSamples, `${style}: command alone → reader`, 'span') / med(localSamples, `${style}: mlrun (embedded)`, 'span');
+    const passServer = (style: string) => med(remoteSamples, 'value: command alone → reader', 'span') / med(remoteSamples, `${style}: mlrun (server)`, 'span');
     const allDelivered = delivered.every((d) => d.counted === d.expected);
     const mlrunRss = Math.max(
       ...['value: mlrun (embedded)', 'mixed: mlrun (embedded)'].map((name) => statOf(localSamples, name, 'rss').max),
@@ -140,21 +144,22 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const keyGrowth = med(keySamples, '10000 keys') / med(keySamples, '1 keys');
 
     const targets: Target[] = [
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: `${pct(passLocal('value'))} (last byte ${fmtMs(med(localSamples, 'value: mlrun (embedded)', 'lastByte'))} vs ${fmtMs(med(localSamples, 'value: command alone → reader', 'lastByte'))})`, met: passLocal('value') >= 0.9 },
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: `${pct(passLocal('mixed'))} (last byte ${fmtMs(med(localSamples, 'mixed: mlrun (embedded)', 'lastByte'))} vs ${fmtMs(med(localSamples, 'mixed: command alone → reader', 'lastByte'))})`, met: passLocal('mixed') >= 0.9 },
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, server)', measured: `${pct(passServer('value'))} (last byte ${fmtMs(med(remoteSamples, 'value: mlrun (server)', 'lastByte'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'lastByte'))})`, met: passServer('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: `${pct(passLocal('value'))} (first to last byte ${fmtMs(med(localSamples, 'value: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'value: command alone → reader', 'span'))})`, met: passLocal('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: `${pct(passLocal('mixed'))} (first to last byte ${fmtMs(med(localSamples, 'mixed: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'mixed: command alone → reader', 'span'))})`, met: passLocal('mixed') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, server)', measured: `${pct(passServer('value'))} (first to last byte ${fmtMs(med(remoteSamples, 'value: mlrun (server)', 'span'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'span'))})`, met: passServer('value') >= 0.9 },
       { benchmark: '4. Metrics', target: 'every point delivered (counted in the store)', measured: delivered.map((d) => `${d.label}: ${d.counted}/${d.expected}`).join('; '), met: allDelivered },
       { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, 'value: mlrun (server)'))} vs ${fmtMs(med(remoteSamples, 'Python client log_batch (server)'))})`, met: totalVsPython <= 1 },
       { benchmark: '4. Metrics', target: 'mlrun peak RSS ≤ 150 MB', measured: `${mlrunRss.toFixed(0)} MB (max over every mlrun run)`, met: mlrunRss <= 150 },
     ];
-    const header = ['contender', 'last byte at the reader', 'total (exit)', 'points/s (total)', 'peak RSS'];
+    const header = ['contender', 'last byte at the reader', 'first to last byte', 'total (exit)', 'points/s (total)', 'peak RSS'];
     return {
       title: '4. Metrics',
       body: [
         'The command is `awk` printing one metric line per iteration: `value=<i>`, or a mix of five formats (`loss=<i>`, `acc: <i>.5`,',
         "`{\"lr\": <i>}`, `{'f1': <i>.25}`, `epoch <i> | val_loss=<i>`), one point per line. mlrun runs it with default options",
         "(`mlrun -v -- awk …`: metric patterns on stdout, the output log kept as an artifact). The harness reads mlrun's stdout and",
-        'notes when the last byte arrives (passthrough) and when mlrun exits (every point delivered; the count is then checked with',
+        'notes when the first and the last byte arrive (passthrough throughput: the same bytes over first-to-last-byte time; the time',
+        "before the first byte is mlrun's start-up, benchmark 1) and when mlrun exits (every point delivered; the count is then checked with",
         "`SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite file). The Python client is `bench/log_batch.py`:",
         '`MlflowClient().log_batch(run_id, metrics=[1000 Metric objects])` in a loop, import time included.',
         '',

@@ -62,7 +62,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
             reporter.warn(`could not log the stage's params: ${describeError(error)}`);
           });
         }
-        metrics = new StageMetrics(metricConfig, settings.metricsFrom, tracking);
+        metrics = new StageMetrics({ config: metricConfig, options: settings.metrics, from: settings.metricsFrom }, tracking);
         outputLog = settings.outputLog ? new OutputLog(tracking.run.runId) : undefined;
         return {
           onStdout: (chunk) => {

@@ -39,6 +39,15 @@ export class Tracking {
     this.#reporter = reporter;
   }
 
+  /** Where the run is recorded now: the planned store, or the offline record. */
+  get target(): StoreTarget {
+    return this.offline ? offlineTarget(this.#plan) : this.#plan.target;
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.#plan.env;
+  }
+
   /** Moves the rest of the run to the offline record; false when that is not possible (already local). */
   failover(reason: string): Promise<boolean> {
     // Only a server's runs have somewhere to be delivered to later.
@@ -150,7 +159,7 @@ async function openOfflineRun(
   override: { runName?: string; startTime?: number },
 ): Promise<{ store: Store; run: RunInfo }> {
   stateFolder(plan.projectRoot);
-  const store = await openStore({ kind: 'sqlite', dbPath: path.join(plan.projectRoot, OFFLINE_DB) }, plan.env);
+  const store = await openStore(offlineTarget(plan), plan.env);
   const { parentRunId: _parent, experiment: _experiment, experimentId: _id, experimentName: _name, ...request } = plan.request;
   const opened = await openRun(store, {
     ...request,
@@ -158,6 +167,10 @@ async function openOfflineRun(
     tags: [...request.tags.filter((tag) => tag.key !== 'mlflow.runName' || !override.runName), { key: OFFLINE_TAGS.server, value: server }, ...tags],
   });
   return { store, run: opened.info };
+}
+
+function offlineTarget(plan: TrackingPlan): StoreTarget {
+  return { kind: 'sqlite', dbPath: path.join(plan.projectRoot, OFFLINE_DB) };
 }
 
 export async function finishTracking(

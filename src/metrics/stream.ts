@@ -22,6 +22,11 @@ export interface MetricStreamStats {
   keys: number;
 }
 
+/** False when nothing would be matched (`--metrics none`, or no pattern at all). */
+export function metricsEnabled(config: MetricConfig): boolean {
+  return config.enabled && (config.defaults || config.patterns.length > 0 || config.named.length > 0);
+}
+
 export class MetricStream {
   private readonly extractor: PointExtractor | undefined;
   private readonly splitters: Partial<Record<OutputStream, LineSplitter>> = {};
@@ -31,7 +36,7 @@ export class MetricStream {
   private points = 0;
 
   constructor(config: MetricConfig, sink: PointSink, from: MetricsFrom = 'stdout') {
-    if (!config.enabled || (!config.defaults && config.patterns.length === 0 && config.named.length === 0)) return;
+    if (!metricsEnabled(config)) return;
     const extractor = new PointExtractor(config, (point) => sink.push(point));
     this.extractor = extractor;
     const onLine = (text: string, start: number, end: number): void => {

@@ -94,6 +94,8 @@ export interface Store {
   readonly displayUri: string;
   /** The value a wrapped command gets as MLFLOW_TRACKING_URI. */
   readonly trackingUri: string;
+  /** Metric points worth one logBatch call: what one request or one transaction takes. */
+  readonly metricsPerBatch: number;
 
   getExperiment(experimentId: string, options?: CallOptions): Promise<Experiment | undefined>;
   getExperimentByName(name: string, options?: CallOptions): Promise<Experiment | undefined>;

@@ -2,7 +2,7 @@
 // speaks it.
 import { isNotFound } from '../errors.ts';
 import type { Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, Run, RunInfo, RunUpdate, Store } from '../store.ts';
-import { splitBatch } from './batch.ts';
+import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
 import { RestClient, type Json } from './client.ts';
 import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput } from './codec.ts';
 
@@ -20,6 +20,7 @@ class RestStore implements Store {
   readonly displayUri: string;
   /** As given, credentials included: a Python stage needs them to reach the same server. */
   readonly trackingUri: string;
+  readonly metricsPerBatch = MLFLOW_BATCH_LIMITS.metrics;
   readonly #client: RestClient;
 
   constructor(uri: string, env: NodeJS.ProcessEnv) {

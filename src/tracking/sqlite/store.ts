@@ -66,6 +66,7 @@ export function openSqliteStore(dbPath: string, options: SqliteStoreOptions = {}
 class SqliteStore implements Store {
   readonly displayUri: string;
   readonly trackingUri: string;
+  readonly metricsPerBatch = METRICS_PER_TRANSACTION;
   readonly #dbPath: string;
   readonly #artifactRoot: string;
   #ready: Promise<Connection> | undefined;

@@ -1,0 +1,37 @@
+// `node scripts/bundle.ts OUTFILE`: bundles src/ into one CommonJS file for the single executable.
+// The metrics thread's code is bundled first and embedded in it as a string
+// (MLRUN_METRICS_THREAD), because the executable carries one script and no files beside it.
+import { build, type BuildOptions } from 'esbuild';
+
+const outfile = process.argv[2];
+if (!outfile) throw new Error('usage: node scripts/bundle.ts OUTFILE');
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const thread = await build({
+  ...common,
+  entryPoints: ['src/commands/metrics-thread-entry.ts'],
+  write: false,
+  minifyWhitespace: true,
+  // Nothing in the thread's code asks for its own URL; a constant keeps esbuild from warning.
+  define: { 'import.meta.url': '"file:///mlrun-metrics-thread"' },
+});
+
+await build({
+  ...common,
+  entryPoints: ['src/main.ts'],
+  outfile,
+  // Some bundled libraries ask for their own URL; in a CommonJS bundle it is the bundle's file.
+  define: {
+    'import.meta.url': '__mlrun_import_meta_url',
+    MLRUN_METRICS_THREAD: JSON.stringify(thread.outputFiles[0]!.text),
+  },
+  banner: { js: 'const __mlrun_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+});

@@ -1,0 +1,41 @@
+// The messages between mlrun's main thread and its metrics thread (see metrics-thread.ts).
+import type { MetricConfigOptions } from '../metrics/config.ts';
+import type { MetricsFrom } from '../metrics/stream.ts';
+import type { StoreTarget } from '../tracking/open-store.ts';
+import type { MetricReport } from './metric-recorder.ts';
+
+/** What the thread starts with (its workerData). */
+export interface ThreadInit {
+  /** The stage's merged metric options, compiled again in the thread (they were checked before). */
+  config: MetricConfigOptions;
+  from: MetricsFrom;
+  target: StoreTarget;
+  runId: string;
+  /** The store's metricsPerBatch. */
+  metricsPerBatch: number;
+  env: NodeJS.ProcessEnv;
+  /** Where output waits on disk while the thread is behind. */
+  spillPath: string;
+}
+
+/**
+ * Output chunks, in order, as `parts`: for each chunk its stream (0 stdout, 1 stderr), length in
+ * bytes and read time. Their bytes are `data`, or `length` bytes at `offset` in the spill file.
+ */
+export type ChunksMessage =
+  | { type: 'chunks'; parts: number[]; data: Uint8Array }
+  | { type: 'spilled'; parts: number[]; offset: number; length: number };
+
+export type ToThread =
+  | ChunksMessage
+  | { type: 'finish' }
+  | { type: 'abort' }
+  | { type: 'redirect'; target: StoreTarget; runId: string };
+
+export type FromThread =
+  | { type: 'ack'; bytes: number; delivered: number }
+  | { type: 'progress'; delivered: number }
+  | { type: 'finished'; report: MetricReport }
+  | { type: 'redirected'; error?: string };
+
+export const STREAMS = ['stdout', 'stderr'] as const;

@@ -1,0 +1,158 @@
+// The main thread's side of the metrics thread. The main thread only forwards the command's
+// output; copies of the chunks go to the thread once per turn of the event loop, moved rather than
+// copied again. When the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait
+// in a file instead of in memory, and the thread reads them back in order: the command is never
+// held up and mlrun's memory stays bounded, whatever the command prints.
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { OutputStream } from '../metrics/stream.ts';
+import type { StoreTarget } from '../tracking/open-store.ts';
+import type { MetricReport } from './metric-recorder.ts';
+import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
+
+/** The thread's code, bundled into mlrun's single file by scripts/build; unset when run from src/. */
+declare const MLRUN_METRICS_THREAD: string | undefined;
+
+const MAX_IN_FLIGHT = 1024 * 1024;
+// A small young generation and a capped old one: the thread's garbage (a string per chunk, a
+// point per line) is collected often instead of growing the process by tens of MB. Its live data
+// is small (MetricSink's capped queue, a few hundred bytes per distinct key): 200,000 keys fit.
+const LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
+
+export interface MetricsThreadOptions {
+  /** Bytes handed to the thread and not yet taken by it, before the rest waits on disk. */
+  maxInFlight?: number;
+}
+
+export class MetricsThread {
+  readonly #worker: Worker;
+  readonly #spillPath: string;
+  readonly #maxInFlight: number;
+  #parts: number[] = [];
+  #chunks: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  #inFlight = 0;
+  #spillFd: number | undefined;
+  #spilledBytes = 0;
+  #delivered = 0;
+  #crashed: Promise<Error>;
+  #waiting: ((message: FromThread) => void) | undefined;
+
+  constructor(init: ThreadInit, options: MetricsThreadOptions = {}) {
+    this.#spillPath = init.spillPath;
+    this.#maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+    this.#worker =
+      typeof MLRUN_METRICS_THREAD === 'string'
+        ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })
+        : new Worker(new URL('./metrics-thread-entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
+    this.#worker.on('message', (message: FromThread) => this.#receive(message));
+    this.#crashed = new Promise((resolve) => {
+      this.#worker.once('error', resolve);
+      this.#worker.once('exit', (code) => resolve(new Error(`the metrics thread exited (${code})`)));
+    });
+  }
+
+  write(stream: OutputStream, chunk: Uint8Array, time: number): void {
+    this.#parts.push(STREAMS.indexOf(stream), chunk.length, time);
+    this.#chunks.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Points the store has taken so far. */
+  get delivered(): number {
+    return this.#delivered;
+  }
+
+  /** Output bytes that waited on disk, in all. */
+  get spilledBytes(): number {
+    return this.#spilledBytes;
+  }
+
+  /** Everything written is matched and delivered; `signal` stops the wait (the rest stays undelivered). */
+  async finish(signal: AbortSignal): Promise<MetricReport> {
+    this.#flush();
+    this.#closeSpill();
+    const onAbort = (): void => this.#post({ type: 'abort' });
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const answer = await this.#call({ type: 'finish' }, 'finished');
+      return answer.report;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** After `finish`: records what was not delivered in another run (the offline record's). */
+  async deliverRest(to: { target: StoreTarget; run: { runId: string } }): Promise<void> {
+    const answer = await this.#call({ type: 'redirect', target: to.target, runId: to.run.runId }, 'redirected');
+    if (answer.error !== undefined) throw new Error(answer.error);
+  }
+
+  async stop(): Promise<void> {
+    this.#closeSpill();
+    rmSync(this.#spillPath, { force: true });
+    await this.#worker.terminate();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#chunks.length === 0) return;
+    const parts = this.#parts;
+    const length = this.#pendingBytes;
+    // A fresh buffer of its own (never a slice of Node's shared pool), so it can be moved.
+    const data = new Uint8Array(length);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      data.set(chunk, at);
+      at += chunk.length;
+    }
+    this.#parts = [];
+    this.#chunks = [];
+    this.#pendingBytes = 0;
+    if (this.#inFlight + length <= this.#maxInFlight) {
+      this.#inFlight += length;
+      this.#post({ type: 'chunks', parts, data }, [data.buffer]);
+    } else {
+      this.#spillFd ??= openSync(this.#spillPath, 'w', 0o600);
+      const offset = this.#spilledBytes;
+      for (let written = 0; written < length; ) written += writeSync(this.#spillFd, data, written, length - written, offset + written);
+      this.#spilledBytes += length;
+      this.#post({ type: 'spilled', parts, offset, length });
+    }
+  }
+
+  #closeSpill(): void {
+    if (this.#spillFd !== undefined) closeSync(this.#spillFd);
+    this.#spillFd = undefined;
+  }
+
+  #post(message: ToThread, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #receive(message: FromThread): void {
+    if (message.type === 'ack') {
+      this.#inFlight -= message.bytes;
+      this.#delivered = message.delivered;
+    } else if (message.type === 'progress') {
+      this.#delivered = message.delivered;
+    } else {
+      this.#waiting?.(message);
+    }
+  }
+
+  /** Sends a request and waits for its answer, or for the thread to fail. */
+  async #call<T extends FromThread['type']>(message: ToThread, answer: T): Promise<Extract<FromThread, { type: T }>> {
+    const answered = new Promise<FromThread>((resolve) => (this.#waiting = resolve));
+    this.#post(message);
+    const result = await Promise.race([answered, this.#crashed]);
+    this.#waiting = undefined;
+    if (result instanceof Error) throw result;
+    if (result.type !== answer) throw new Error(`the metrics thread answered ${result.type} to ${message.type}`);
+    return result as Extract<FromThread, { type: T }>;
+  }
+}

@@ -1,0 +1,109 @@
+// The metrics thread (src/commands/metrics-thread.ts) on its own, with a real embedded store and a
+// real unreachable server: output that had to wait on disk arrives whole and in order, and points a
+// lost server never took are handed over to another store.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { MetricsThread } from '../../src/commands/metrics-thread.ts';
+import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
+import type { StoreTarget } from '../../src/tracking/open-store.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function embeddedRun(): Promise<{ dir: string; dbPath: string; runId: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-thread-'));
+  dirs.push(dir);
+  const dbPath = path.join(dir, 'mlflow.db');
+  const store = openSqliteStore(dbPath);
+  const run = await store.createRun({ experimentId: '0', runName: 'thread', startTime: Date.now(), userId: 'test', tags: [] });
+  await store.close();
+  return { dir, dbPath, runId: run.runId };
+}
+
+function storedPoints(dbPath: string, runId: string): { key: string; value: number; timestamp: number; step: number }[] {
+  const db = new DatabaseSync(dbPath, { readOnly: true });
+  try {
+    const rows = db.prepare('SELECT "key", value, timestamp, step FROM metrics WHERE run_uuid = ? ORDER BY step, "key"').all(runId);
+    return rows.map((row) => ({ ...row })) as { key: string; value: number; timestamp: number; step: number }[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes `lines` lines `loss=<i> acc=<i>`, 50 per chunk, a turn of the event loop every 10 chunks. */
+async function writeLines(thread: MetricsThread, lines: number): Promise<void> {
+  for (let i = 0; i < lines; i += 50) {
+    let text = '';
+    for (let j = i; j < i + 50; j++) text += `loss=${j} acc=${j}\n`;
+    thread.write('stdout', Buffer.from(text), 1_000_000 + i);
+    if ((i / 50) % 10 === 9) await nextTurn();
+  }
+}
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+test('output that waited on disk while the thread was behind is matched whole, in order', async () => {
+  const { dir, dbPath, runId } = await embeddedRun();
+  const spillPath = path.join(dir, 'output.spill');
+  const thread = new MetricsThread(
+    { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillPath },
+    { maxInFlight: 4096 },
+  );
+  await writeLines(thread, 20_000);
+  const report = await thread.finish(AbortSignal.timeout(120_000));
+  assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
+  await thread.stop();
+
+  assert.deepEqual(report, { lines: 20_000, points: 40_000, keys: 2, delivered: 40_000, undelivered: 0 });
+  const points = storedPoints(dbPath, runId);
+  assert.equal(points.length, 40_000);
+  points.forEach((point, index) => {
+    const step = Math.floor(index / 2);
+    assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % 50), step });
+  });
+  assert.equal(fs.existsSync(spillPath), false, 'the spill file is removed');
+});
+
+test('points a lost server never took are handed, in order, to the offline store', async () => {
+  const { dir, dbPath, runId } = await embeddedRun();
+  const server: StoreTarget = { kind: 'rest', uri: `http://127.0.0.1:${await closedPort()}` };
+  const thread = new MetricsThread({
+    config: {},
+    from: 'stdout',
+    target: server,
+    runId: 'f'.repeat(32),
+    metricsPerBatch: 1000,
+    env: { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' },
+    spillPath: path.join(dir, 'output.spill'),
+  });
+  await writeLines(thread, 3000);
+  const report = await thread.finish(AbortSignal.timeout(10_000));
+  assert.equal(report.delivered, 0);
+  assert.equal(report.undelivered, 6000);
+  assert.match(report.failure ?? '', /127\.0\.0\.1/);
+
+  await thread.deliverRest({ target: { kind: 'sqlite', dbPath }, run: { runId } });
+  await thread.stop();
+  const points = storedPoints(dbPath, runId);
+  assert.equal(points.length, 6000);
+  assert.deepEqual(points.slice(0, 2), [
+    { key: 'acc', value: 0, timestamp: 1_000_000, step: 0 },
+    { key: 'loss', value: 0, timestamp: 1_000_000, step: 0 },
+  ]);
+  assert.deepEqual(points.at(-1), { key: 'loss', value: 2999, timestamp: 1_000_000 + 2950, step: 2999 });
+});
