@@ -1,7 +1,8 @@
 // A copy of the command's stdout and stderr, interleaved as they arrived, for the run's
 // `mlrun/output.log`. Bounded: the first HEAD_BYTES go to a temporary file as they come, and of
-// the rest only the last TAIL_BYTES are kept (in memory), since the end of a log (the final
-// metrics, the traceback) matters most.
+// the rest only the last TAIL_BYTES are kept, since the end of a log (the final metrics, the
+// traceback) matters most. The tail waits in a second file used as a ring, not in memory: a
+// command printing without end costs mlrun disk pages the system can drop, not its own memory.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,47 +13,75 @@ export const TAIL_BYTES = 8 * 1024 * 1024;
 export class OutputLog {
   readonly path: string;
   readonly #fd: number;
+  readonly #headBytes: number;
+  readonly #tailBytes: number;
   #written = 0;
-  #tail: Buffer[] = [];
-  #tailBytes = 0;
-  #omitted = 0;
+  #ring: { path: string; fd: number } | undefined;
+  /** Bytes that went past the head, in all: the ring holds the last `#tailBytes` of them. */
+  #tailWritten = 0;
 
-  constructor(name: string) {
+  constructor(name: string, limits: { headBytes?: number; tailBytes?: number } = {}) {
     this.path = path.join(os.tmpdir(), `mlrun-${name}-${process.pid}.log`);
     this.#fd = fs.openSync(this.path, 'w', 0o600);
+    this.#headBytes = limits.headBytes ?? HEAD_BYTES;
+    this.#tailBytes = limits.tailBytes ?? TAIL_BYTES;
   }
 
-  write(chunk: Buffer): void {
-    if (this.#written < HEAD_BYTES) {
-      const head = chunk.subarray(0, HEAD_BYTES - this.#written);
+  write(chunk: Uint8Array): void {
+    if (this.#written < this.#headBytes) {
+      const head = chunk.subarray(0, this.#headBytes - this.#written);
       fs.writeSync(this.#fd, head);
       this.#written += head.length;
       chunk = chunk.subarray(head.length);
     }
     if (chunk.length === 0) return;
-    this.#tail.push(chunk);
-    this.#tailBytes += chunk.length;
-    while (this.#tailBytes - this.#tail[0]!.length >= TAIL_BYTES) {
-      const dropped = this.#tail.shift()!;
-      this.#tailBytes -= dropped.length;
-      this.#omitted += dropped.length;
-    }
+    // Of a chunk longer than the ring, only its end can stay.
+    const skipped = Math.max(0, chunk.length - this.#tailBytes);
+    this.#tailWritten += skipped;
+    chunk = chunk.subarray(skipped);
+    this.#ring ??= this.#openRing();
+    const at = this.#tailWritten % this.#tailBytes;
+    const first = chunk.subarray(0, this.#tailBytes - at);
+    fs.writeSync(this.#ring.fd, first, 0, first.length, at);
+    if (first.length < chunk.length) fs.writeSync(this.#ring.fd, chunk, first.length, chunk.length - first.length, 0);
+    this.#tailWritten += chunk.length;
   }
 
-  /** Writes what was kept of the rest and closes the file; its path stays until `remove`. */
+  /** Writes what was kept of the rest after the head and closes the file; its path stays until `remove`. */
   finish(): void {
-    let tail = Buffer.concat(this.#tail);
-    if (tail.length > TAIL_BYTES) {
-      this.#omitted += tail.length - TAIL_BYTES;
-      tail = tail.subarray(tail.length - TAIL_BYTES);
+    if (this.#ring) {
+      const omitted = this.#tailWritten - this.#tailBytes;
+      if (omitted > 0) {
+        fs.writeSync(this.#fd, `\n[mlrun: ${omitted} bytes of output omitted here]\n`);
+        // The oldest kept byte is where the next would have been written.
+        const start = this.#tailWritten % this.#tailBytes;
+        this.#copyRing(start, this.#tailBytes);
+        this.#copyRing(0, start);
+      } else {
+        this.#copyRing(0, this.#tailWritten);
+      }
+      fs.closeSync(this.#ring.fd);
+      fs.rmSync(this.#ring.path, { force: true });
+      this.#ring = undefined;
     }
-    if (this.#omitted > 0) fs.writeSync(this.#fd, `\n[mlrun: ${this.#omitted} bytes of output omitted here]\n`);
-    fs.writeSync(this.#fd, tail);
     fs.closeSync(this.#fd);
-    this.#tail = [];
   }
 
   remove(): void {
     fs.rmSync(this.path, { force: true });
+  }
+
+  #openRing(): { path: string; fd: number } {
+    const ringPath = `${this.path}.tail`;
+    return { path: ringPath, fd: fs.openSync(ringPath, 'w+', 0o600) };
+  }
+
+  #copyRing(from: number, to: number): void {
+    const buffer = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(0, to - from)));
+    for (let at = from; at < to; ) {
+      const read = fs.readSync(this.#ring!.fd, buffer, 0, Math.min(buffer.length, to - at), at);
+      fs.writeSync(this.#fd, buffer, 0, read);
+      at += read;
+    }
   }
 }
