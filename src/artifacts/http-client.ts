@@ -1,9 +1,13 @@
-// The part of the tracking REST client that uploads need: JSON POSTs to the artifacts service and
-// streamed PUTs (to it, or to a presigned storage URL, which gets no MLflow credentials).
+// What uploads need over HTTP: the tracking REST client's JSON POSTs to the artifacts service,
+// and files PUT from disk (to it, or to a presigned storage URL, which gets no MLflow credentials).
 import type { RestClient } from '../tracking/rest/client.ts';
 import { TrackingError } from '../tracking/errors.ts';
+import type { FilePut, FilePutResult } from './file-put.ts';
 
-export type ArtifactHttp = Pick<RestClient, 'post' | 'putStream'>;
+export interface ArtifactHttp {
+  post: RestClient['post'];
+  putFile: (put: FilePut) => Promise<FilePutResult>;
+}
 
 /**
  * The server has no multipart upload for this store: 501 from a store without it (a local

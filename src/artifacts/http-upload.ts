@@ -2,7 +2,6 @@
 // store offers it, else one PUT streamed from disk (http_artifact_repo.py `log_artifact`).
 import type { ArtifactFile } from './collect.ts';
 import { artifactEndpoint } from './destination.ts';
-import { fileBody } from './file-stream.ts';
 import type { ArtifactHttp } from './http-client.ts';
 import { uploadMultipart } from './multipart.ts';
 
@@ -52,11 +51,13 @@ export interface HttpUpload {
   onBytes: (delta: number) => void;
 }
 
-export async function uploadOverHttp(upload: HttpUpload): Promise<void> {
+/** `size` (from collection) chooses multipart; resolves to the bytes stored. */
+export async function uploadOverHttp(upload: HttpUpload): Promise<number> {
   const { http, runPath, multipart, file, size, signal, onBytes } = upload;
   if (multipart.enabled && size > 0 && size >= multipart.minimumSize) {
     const outcome = await uploadMultipart({ http, runPath, file, size, chunkSize: multipart.chunkSize, signal, onBytes });
-    if (outcome === 'uploaded') return;
+    if (outcome === 'uploaded') return size;
   }
-  await http.putStream(artifactEndpoint(runPath, file.artifactPath), fileBody(file.localPath, onBytes), size, signal);
+  const put = await http.putFile({ target: artifactEndpoint(runPath, file.artifactPath), localPath: file.localPath, signal, onBytes });
+  return put.bytes;
 }

@@ -4,7 +4,6 @@
 import path from 'node:path';
 import type { ArtifactFile } from './collect.ts';
 import { multipartEndpoint } from './destination.ts';
-import { fileBody } from './file-stream.ts';
 import { isMultipartUnsupported, type ArtifactHttp } from './http-client.ts';
 import { runPool } from './pool.ts';
 
@@ -52,15 +51,15 @@ export async function uploadMultipart(target: MultipartTarget): Promise<'uploade
     if (credentials.length !== numParts) throw new Error(`the server presigned ${credentials.length} parts for ${numParts}`);
     const etags = await runPool(credentials, PARALLEL_PARTS, async (credential, index) => {
       // Part i covers chunk i, as the Python client reads it.
-      const start = index * chunkSize;
-      const end = Math.min(size, start + chunkSize) - 1;
-      const answer = await http.putStream(
-        credential.url,
-        fileBody(file.localPath, target.onBytes, { start, end }),
-        end - start + 1,
+      const offset = index * chunkSize;
+      const answer = await http.putFile({
+        target: credential.url,
+        localPath: file.localPath,
+        range: { offset, length: Math.min(size, offset + chunkSize) - offset },
+        headers: credential.headers ?? {},
         signal,
-        credential.headers ?? {},
-      );
+        onBytes: target.onBytes,
+      });
       return answer.headers.etag ?? '';
     });
     const parts = credentials.map((credential, index) => ({ part_number: credential.part_number, etag: etags[index], url: credential.url }));

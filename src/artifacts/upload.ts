@@ -8,7 +8,7 @@ import type { ArtifactFile } from './collect.ts';
 import { artifactDestination, type Destination } from './destination.ts';
 import type { ArtifactHttp } from './http-client.ts';
 import { readMultipartSettings, uploadOverHttp } from './http-upload.ts';
-import { copyIntoFolder } from './local-copy.ts';
+import { folderCopier } from './local-copy.ts';
 import { runPool } from './pool.ts';
 import type { UploadProgress } from './progress.ts';
 
@@ -39,8 +39,10 @@ export interface UploadResult {
 }
 
 const DEFAULT_CONCURRENCY = 6;
+const PARALLEL_STATS = 16;
 
-type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => void) => Promise<void>;
+/** Resolves to the bytes stored. */
+type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => void) => Promise<number>;
 
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
   const { files, signal } = request;
@@ -59,7 +61,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   }
   result.failures.push(...opened.problems);
 
-  const sizes = await Promise.all(files.map((file) => fs.stat(file.localPath).then((stat) => stat.size, () => 0)));
+  const sizes = await runPool(files, PARALLEL_STATS, async (file) => file.size ?? (await fs.stat(file.localPath).then((stat) => stat.size, () => 0)));
   const progress: UploadProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: sum(sizes) };
   const report = () => request.onProgress?.({ ...progress });
   // Indexed by file, so the lines come out in the files' order whatever finishes first.
@@ -85,13 +87,11 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
       };
       try {
         checkArtifactPath(file.artifactPath);
-        // Sized now, not at collection: a PUT must announce the exact length it sends.
-        const { size } = await fs.stat(file.localPath);
-        await opened.send(file, size, onBytes);
+        const stored = await opened.send(file, sizes[index]!, onBytes);
         result.uploaded += 1;
-        result.bytes += size;
-        // Local copies report nothing while they run; a retried request may have read less.
-        progress.bytesDone += size - sent;
+        result.bytes += stored;
+        // Local copies report nothing while they run.
+        progress.bytesDone += stored - sent;
       } catch (error) {
         failures[index] = `cannot upload '${file.artifactPath}': ${describeError(error)}`;
         progress.bytesDone -= sent;
@@ -126,21 +126,30 @@ async function openSender(
   signal: AbortSignal | undefined,
 ): Promise<Sender | { problem: string }> {
   if (destination.kind === 'local') {
-    return { send: (file) => copyIntoFolder(destination.dir, file), problems: [], close: async () => undefined };
+    const copy = folderCopier(destination.dir);
+    // Sized at collection: a file that changed since is copied whole all the same.
+    return { send: (file, size) => copy(file, size).then(() => size), problems: [], close: async () => undefined };
   }
   const { settings, problems } = readMultipartSettings(env);
-  let client: ArtifactHttp & { close(): void };
+  let http: ArtifactHttp;
+  let close: () => void;
   try {
     // Loaded only here: an embedded-store run never needs the HTTP stack.
-    const { RestClient } = await import('../tracking/rest/client.ts');
-    client = new RestClient(destination.serviceUri, env);
+    const [{ RestClient }, { FileUploader }] = await Promise.all([import('../tracking/rest/client.ts'), import('./file-put.ts')]);
+    const rest = new RestClient(destination.serviceUri, env);
+    const files = new FileUploader(destination.serviceUri, env);
+    http = { post: (endpoint, body, postSignal) => rest.post(endpoint, body, postSignal), putFile: (put) => files.put(put) };
+    close = () => {
+      rest.close();
+      files.close();
+    };
   } catch (error) {
     return { problem: describeError(error) };
   }
   return {
-    send: (file, size, onBytes) => uploadOverHttp({ http: client, runPath: destination.runPath, multipart: settings, file, size, signal, onBytes }),
+    send: (file, size, onBytes) => uploadOverHttp({ http, runPath: destination.runPath, multipart: settings, file, size, signal, onBytes }),
     problems,
-    close: async () => client.close(),
+    close: async () => close(),
   };
 }
 

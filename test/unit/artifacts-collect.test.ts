@@ -20,7 +20,7 @@ function project(files: Record<string, string>): { root: string; outside: string
   return { root, outside };
 }
 
-test('files and nested folders become files named from the project root, sorted', async () => {
+test('files and nested folders become files named from the project root, sorted, with their sizes', async () => {
   const { root } = project({
     'stages/model.pkl': 'm',
     'stages/data/b.csv': 'b',
@@ -32,12 +32,12 @@ test('files and nested folders become files named from the project root, sorted'
   const collected = await collectOutputs(root, path.join(root, 'stages'), ['model.pkl', 'data', '../other.txt']);
   assert.deepEqual(collected, {
     files: [
-      { localPath: path.join(root, 'other.txt'), artifactPath: 'other.txt' },
-      { localPath: path.join(root, 'stages/data/a.csv'), artifactPath: 'stages/data/a.csv' },
-      { localPath: path.join(root, 'stages/data/b.csv'), artifactPath: 'stages/data/b.csv' },
-      { localPath: path.join(root, 'stages/data/deep/d.csv'), artifactPath: 'stages/data/deep/d.csv' },
-      { localPath: path.join(root, 'stages/data/deep/er/c.csv'), artifactPath: 'stages/data/deep/er/c.csv' },
-      { localPath: path.join(root, 'stages/model.pkl'), artifactPath: 'stages/model.pkl' },
+      { localPath: path.join(root, 'other.txt'), artifactPath: 'other.txt', size: 1 },
+      { localPath: path.join(root, 'stages/data/a.csv'), artifactPath: 'stages/data/a.csv', size: 1 },
+      { localPath: path.join(root, 'stages/data/b.csv'), artifactPath: 'stages/data/b.csv', size: 1 },
+      { localPath: path.join(root, 'stages/data/deep/d.csv'), artifactPath: 'stages/data/deep/d.csv', size: 1 },
+      { localPath: path.join(root, 'stages/data/deep/er/c.csv'), artifactPath: 'stages/data/deep/er/c.csv', size: 1 },
+      { localPath: path.join(root, 'stages/model.pkl'), artifactPath: 'stages/model.pkl', size: 1 },
     ],
     warnings: [],
     skipped: [],
@@ -48,13 +48,13 @@ test('files and nested folders become files named from the project root, sorted'
 test('a file declared twice (alone and inside a folder) is listed once', async () => {
   const { root } = project({ 'data/a.csv': 'a' });
   const collected = await collectOutputs(root, root, ['data', 'data/a.csv', './data/']);
-  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'data/a.csv'), artifactPath: 'data/a.csv' }]);
+  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'data/a.csv'), artifactPath: 'data/a.csv', size: 1 }]);
 });
 
 test('missing outputs are reported, one line each, and the rest still collected', async () => {
   const { root } = project({ 'stages/there.txt': 't' });
   const collected = await collectOutputs(root, path.join(root, 'stages'), ['gone.txt', 'there.txt', 'gone-dir/']);
-  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'stages/there.txt'), artifactPath: 'stages/there.txt' }]);
+  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'stages/there.txt'), artifactPath: 'stages/there.txt', size: 1 }]);
   assert.deepEqual(collected.warnings, [
     "declared output 'gone.txt' does not exist: not uploaded",
     "declared output 'gone-dir/' does not exist: not uploaded",
@@ -66,7 +66,7 @@ test('paths that leave the project through .. or an absolute path are refused', 
   const { root, outside } = project({ 'stages/ok.txt': 'ok' });
   const secret = path.join(outside, 'secret.txt');
   const collected = await collectOutputs(root, path.join(root, 'stages'), ['../../outside/secret.txt', '..', secret, 'ok.txt']);
-  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'stages/ok.txt'), artifactPath: 'stages/ok.txt' }]);
+  assert.deepEqual(collected.files, [{ localPath: path.join(root, 'stages/ok.txt'), artifactPath: 'stages/ok.txt', size: 2 }]);
   assert.deepEqual(collected.warnings, [
     `output '../../outside/secret.txt' is outside the project (${root}): not uploaded`,
     `output '${secret}' is outside the project (${root}): not uploaded`,
@@ -103,7 +103,7 @@ test('URLs and remote:// outputs are skipped, not read', async () => {
   const { root } = project({ 'model.pkl': 'm' });
   const collected = await collectOutputs(root, root, ['s3://bucket/data.csv', 'remote://myremote/path', 'https://example.com/x', 'model.pkl']);
   assert.deepEqual(collected, {
-    files: [{ localPath: path.join(root, 'model.pkl'), artifactPath: 'model.pkl' }],
+    files: [{ localPath: path.join(root, 'model.pkl'), artifactPath: 'model.pkl', size: 1 }],
     warnings: [],
     skipped: ['s3://bucket/data.csv', 'remote://myremote/path', 'https://example.com/x'],
     missing: [],

@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { ArtifactHttp } from '../../src/artifacts/http-client.ts';
 import { uploadOverHttp, type MultipartSettings } from '../../src/artifacts/http-upload.ts';
@@ -42,25 +41,20 @@ function fakeServer(options: { createFails?: TrackingError; failPart?: number } 
       }
       return {};
     },
-    async putStream(target, open, size, _signal, extraHeaders) {
-      const bytes = await readAll(open());
-      assert.equal(bytes.length, size);
-      calls.push({ method: 'PUT', target, bytes, headers: extraHeaders });
+    async putFile({ target, localPath, range, headers: extraHeaders, onBytes }) {
+      const whole = fs.readFileSync(localPath);
+      const bytes = range ? whole.subarray(range.offset, range.offset + range.length) : whole;
+      onBytes(bytes.length);
+      calls.push({ method: 'PUT', target, bytes, headers: extraHeaders ?? {} });
       const part = /partNumber=(\d+)/.exec(target)?.[1];
       if (part && Number(part) === options.failPart) {
         throw new TrackingError('PUT https://bucket.example/big.bin failed with HTTP 403', 'PERMISSION_DENIED', { httpStatus: 403 });
       }
       const headers: Record<string, string> = part ? { etag: `"etag-${part}"` } : {};
-      return { status: 200, headers };
+      return { bytes: bytes.length, headers };
     },
   };
   return { http, calls };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function bigFile(size: number): { localPath: string; content: Buffer } {

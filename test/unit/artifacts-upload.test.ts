@@ -146,3 +146,23 @@ test('a store-wide failure (nothing listening) stops new files: the ones in flig
     'the artifact store failed as a whole (above): 3 more files not started',
   ]);
 });
+
+test('local folder: a second upload replaces every file, small (copied in place) and big (staged), leaving no staging file', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-'));
+  const dest = path.join(dir, 'artifacts');
+  const small = path.join(dir, 'small.txt');
+  const big = path.join(dir, 'big.bin');
+  const files = [
+    { localPath: small, artifactPath: 'out/small.txt' },
+    { localPath: big, artifactPath: 'out/big.bin' },
+  ];
+  for (const content of ['a', 'b']) {
+    fs.writeFileSync(small, content);
+    fs.writeFileSync(big, Buffer.alloc(2 * 1024 * 1024, content));
+    const result = await uploadArtifacts({ artifactUri: dest, trackingUri: undefined, env: {}, files });
+    assert.deepEqual(result, { uploaded: 2, bytes: 1 + 2 * 1024 * 1024, failures: [], pending: [] });
+    assert.equal(fs.readFileSync(path.join(dest, 'out/small.txt'), 'utf8'), content);
+    assert.deepEqual(fs.readFileSync(path.join(dest, 'out/big.bin')), fs.readFileSync(big));
+  }
+  assert.deepEqual(fs.readdirSync(path.join(dest, 'out')).sort(), ['big.bin', 'small.txt']);
+});

@@ -1,0 +1,130 @@
+// FileUploader against in-process servers: what reaches the server (length, credentials, the
+// bytes of a range), retries that re-send the file and take back the progress they reported, and
+// the errors the upload's store-wide logic reads.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { FileUploader } from '../../src/artifacts/file-put.ts';
+import { VERSION } from '../../src/version.ts';
+import { rejection } from '../support/assertions.ts';
+import { freePort } from '../support/ports.ts';
+
+interface Seen {
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+async function fakeServer(reply: (index: number, res: http.ServerResponse) => void): Promise<{ uri: string; seen: Seen[]; close: () => Promise<void> }> {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      seen.push({ url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
+      reply(seen.length - 1, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    uri: `http://127.0.0.1:${port}`,
+    seen,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+const FAST = { MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.05', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0' };
+
+function fileOf(content: Buffer): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-put-')), 'data.bin');
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+test('a file bigger than a chunk, retried after a 502: sent whole each time with its length and credentials; progress counts it once', async () => {
+  const server = await fakeServer((index, res) => {
+    res.writeHead(index === 0 ? 502 : 200, { ETag: '"e1"' });
+    res.end();
+  });
+  const content = Buffer.alloc(2.5 * 1024 * 1024);
+  for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i, i);
+  const uploader = new FileUploader(`${server.uri}/prefix/`, { ...FAST, MLFLOW_TRACKING_TOKEN: 't' });
+  let progress = 0;
+  const result = await uploader.put({
+    target: '/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.bin',
+    localPath: fileOf(content),
+    signal: undefined,
+    onBytes: (delta) => { progress += delta; },
+  });
+  uploader.close();
+  await server.close();
+  assert.equal(result.bytes, content.length);
+  assert.equal(result.headers.etag, '"e1"');
+  assert.equal(progress, content.length);
+  assert.equal(server.seen.length, 2);
+  for (const seen of server.seen) {
+    assert.equal(seen.url, '/prefix/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.bin');
+    assert.equal(seen.headers['content-length'], String(content.length));
+    assert.equal(seen.headers.authorization, 'Bearer t');
+    assert.equal(seen.headers['user-agent'], `mlrun/${VERSION}`);
+    assert.deepEqual(seen.body, content);
+  }
+});
+
+test('a range to another origin (a presigned URL): only those bytes, its headers, no credentials', async () => {
+  const storage = await fakeServer((_index, res) => { res.writeHead(200, { ETag: '"p2"' }); res.end(); });
+  const uploader = new FileUploader(`http://127.0.0.1:${await freePort()}`, { MLFLOW_TRACKING_TOKEN: 'secret-token', MLFLOW_WORKSPACE: 'w' });
+  const result = await uploader.put({
+    target: `${storage.uri}/bucket/key?X-Amz-Signature=abc`,
+    localPath: fileOf(Buffer.from('0123456789')),
+    range: { offset: 3, length: 4 },
+    headers: { 'x-amz-meta': 'm' },
+    signal: undefined,
+    onBytes: () => undefined,
+  });
+  uploader.close();
+  await storage.close();
+  assert.equal(result.bytes, 4);
+  assert.equal(result.headers.etag, '"p2"');
+  const [seen] = storage.seen;
+  assert.equal(seen!.url, '/bucket/key?X-Amz-Signature=abc');
+  assert.equal(seen!.headers.authorization, undefined);
+  assert.equal(seen!.headers['x-mlflow-workspace'], undefined);
+  assert.equal(seen!.headers['x-amz-meta'], 'm');
+  assert.equal(seen!.body.toString(), '3456');
+});
+
+test('an empty file is a PUT of zero bytes', async () => {
+  const server = await fakeServer((_index, res) => { res.writeHead(200); res.end(); });
+  const uploader = new FileUploader(server.uri, {});
+  const result = await uploader.put({ target: '/up', localPath: fileOf(Buffer.alloc(0)), signal: undefined, onBytes: () => undefined });
+  uploader.close();
+  await server.close();
+  assert.equal(result.bytes, 0);
+  assert.equal(server.seen[0]!.headers['content-length'], '0');
+});
+
+test('refused credentials are a 401 TrackingError without the secret; a closed port is unreachable; a missing file fails before any request', async () => {
+  const server = await fakeServer((_index, res) => { res.writeHead(401); res.end('no access for alice:hunter2-secret'); });
+  const uploader = new FileUploader(server.uri, { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'hunter2-secret' });
+  const file = fileOf(Buffer.from('x'));
+  const refused = await rejection(uploader.put({ target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
+  assert.equal(refused.httpStatus, 401);
+  assert.equal(refused.message, `PUT ${server.uri}/up failed with HTTP 401 UNAUTHENTICATED: Unauthorized, 'no access for ***'`);
+  await assert.rejects(uploader.put({ target: '/up', localPath: `${file}.missing`, signal: undefined, onBytes: () => undefined }), { code: 'ENOENT' });
+  uploader.close();
+  await server.close();
+  assert.equal(server.seen.length, 1);
+
+  const port = await freePort();
+  const closed = new FileUploader(`http://127.0.0.1:${port}`, { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
+  const unreachable = await rejection(closed.put({ target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
+  closed.close();
+  assert.equal(unreachable.unreachable, true);
+  assert.equal(unreachable.message, `PUT http://127.0.0.1:${port}/up failed: cannot reach the server (connection refused)`);
+});
