@@ -5,24 +5,15 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { TrackingError } from '../tracking/errors.ts';
 import { redactSecrets, redactUri } from '../tracking/redact.ts';
+import { destroyAgents, keepAliveAgents, type Agents } from '../tracking/rest/agents.ts';
 import { readClientConfig, type ClientConfig } from '../tracking/rest/config.ts';
-import { abortedError, describeNetworkError, httpError, isTlsError, networkError, type Attempted } from '../tracking/rest/errors.ts';
-import { delaySeconds, isRetriedStatus, retryAfterSeconds, wait } from '../tracking/rest/retry.ts';
-import { VERSION } from '../version.ts';
+import type { Attempted } from '../tracking/rest/errors.ts';
+import { requestHeaders } from '../tracking/rest/headers.ts';
+import { withRetries, type Answer, type Outcome } from '../tracking/rest/retry.ts';
 
 // On a 2 GB PUT, 1 MiB chunks took half the CPU of 256 KiB ones.
 const CHUNK_BYTES = 1024 * 1024;
-
-// The tracking client's: failures where no answer came and another attempt may get one.
-const RETRIED_NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN',
-  'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-const WORKSPACE_HEADER = 'X-MLFLOW-WORKSPACE';
 
 export interface FilePut {
   /** an endpoint path on the server, or an absolute URL (one elsewhere, e.g. presigned, gets no credentials) */
@@ -42,11 +33,8 @@ export interface FilePutResult {
   headers: Record<string, string>;
 }
 
-interface Answer {
-  status: number;
-  statusText: string;
+interface FileAnswer extends Answer {
   headers: http.IncomingHttpHeaders;
-  body: string;
 }
 
 interface Attempt {
@@ -59,14 +47,11 @@ interface Attempt {
   onBytes: (delta: number) => void;
 }
 
-type Outcome = { answer: Answer } | { failure: unknown } | { bodyFailure: unknown };
-
 export class FileUploader {
   readonly #config: ClientConfig;
   readonly #base: string;
   readonly #origin: string;
-  readonly #httpAgent = new http.Agent({ keepAlive: true });
-  readonly #httpsAgent: https.Agent;
+  readonly #agents: Agents;
 
   /** @throws TrackingError INVALID_PARAMETER_VALUE when an MLFLOW_* setting is wrong. */
   constructor(serviceUri: string, env: NodeJS.ProcessEnv) {
@@ -74,13 +59,7 @@ export class FileUploader {
     const url = new URL(serviceUri);
     this.#origin = url.origin;
     this.#base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-    const { tls } = this.#config;
-    this.#httpsAgent = new https.Agent({
-      keepAlive: true,
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.clientPem ? { cert: tls.clientPem, key: tls.clientPem } : {}),
-    });
+    this.#agents = keepAliveAgents(this.#config.tls);
   }
 
   /** A file that cannot be opened throws its own error, before anything is sent. */
@@ -90,7 +69,7 @@ export class FileUploader {
     try {
       const offset = put.range?.offset ?? 0;
       const length = put.range?.length ?? (await file.stat()).size;
-      const headers = { ...this.#headers(url), 'Content-Type': 'application/octet-stream', ...put.headers, 'Content-Length': String(length) };
+      const headers = { ...requestHeaders(this.#config, this.#origin, url.href), 'Content-Type': 'application/octet-stream', ...put.headers, 'Content-Length': String(length) };
       const answer = await this.#send({ url, headers, file, offset, length, signal: put.signal, onBytes: put.onBytes });
       const answerHeaders: Record<string, string> = {};
       for (const [name, value] of Object.entries(answer.headers)) if (value !== undefined) answerHeaders[name] = String(value);
@@ -102,53 +81,31 @@ export class FileUploader {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    destroyAgents(this.#agents);
   }
 
-  /** The attempt loop, as the tracking client's: transient failures retried with backoff until an answer, the limit, or abort. */
-  async #send(request: Attempt): Promise<Answer> {
-    const { retry } = this.#config;
-    const { signal } = request;
-    let lastFailure: string | undefined;
+  /** Retried as the tracking client's requests are; each attempt first takes back the progress the last one reported. */
+  #send(request: Attempt): Promise<FileAnswer> {
     let reported = 0;
     const onBytes = (delta: number) => {
       reported += delta;
       request.onBytes(delta);
     };
-    for (let attempt = 1; ; attempt++) {
-      const at = this.#attempted(request.url, attempt);
+    const attempted = (attempts: number) => this.#attempted(request.url, attempts);
+    return withRetries(this.#config.retry, request.signal, attempted, () => {
       if (reported) onBytes(-reported);
-      const outcome = await this.#attempt({ ...request, onBytes });
-      if (signal?.aborted) throw abortedError(lastFailure, at, signal.reason);
-      if ('bodyFailure' in outcome) throw bodyError(outcome.bodyFailure, at);
-      if ('failure' in outcome) {
-        const cause = sanitized(outcome.failure, at.scrub);
-        if (!isRetriedNetworkError(outcome.failure) || attempt > retry.maxRetries) throw networkError(cause, at);
-        lastFailure = describeNetworkError(cause);
-        await pause(delaySeconds(attempt, retry, undefined), signal, lastFailure, at);
-        continue;
-      }
-      const { answer } = outcome;
-      if (answer.status >= 200 && answer.status < 300) return answer;
-      const retryAfter = retryAfterSeconds(headerText(answer.headers['retry-after']));
-      if (attempt <= retry.maxRetries && isRetriedStatus(answer.status, retryAfter !== undefined, retry)) {
-        lastFailure = `HTTP ${answer.status}`;
-        await pause(delaySeconds(attempt, retry, retryAfter), signal, lastFailure, at);
-        continue;
-      }
-      throw httpError(answer.status, answer.statusText, answer.body, at);
-    }
+      return this.#attempt({ ...request, onBytes });
+    });
   }
 
   /** One attempt; never rejects. */
-  #attempt(attempt: Attempt): Promise<Outcome> {
+  #attempt(attempt: Attempt): Promise<Outcome<FileAnswer>> {
     return new Promise((resolve) => {
       let bodyFailure: unknown;
       const request = (attempt.url.protocol === 'https:' ? https : http).request(attempt.url, {
         method: 'PUT',
         headers: attempt.headers,
-        agent: attempt.url.protocol === 'https:' ? this.#httpsAgent : this.#httpAgent,
+        agent: attempt.url.protocol === 'https:' ? this.#agents.https : this.#agents.http,
         signal: attempt.signal,
         timeout: this.#config.timeoutMs,
       });
@@ -160,7 +117,13 @@ export class FileUploader {
         response.on('error', (failure) => resolve({ failure }));
         response.on('end', () => {
           resolve({
-            answer: { status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', headers: response.headers, body: Buffer.concat(chunks).toString('utf8') },
+            answer: {
+              status: response.statusCode ?? 0,
+              statusText: response.statusMessage ?? '',
+              retryAfter: headerText(response.headers['retry-after']),
+              headers: response.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            },
           });
           // An answer before the whole body went (a refusal): the connection cannot carry another request.
           if (!request.writableFinished) request.destroy();
@@ -172,14 +135,6 @@ export class FileUploader {
         request.destroy(error as Error);
       });
     });
-  }
-
-  #headers(url: URL): Record<string, string> {
-    const headers: Record<string, string> = { 'User-Agent': `mlrun/${VERSION}`, Accept: 'application/json' };
-    if (url.origin !== this.#origin) return headers;
-    if (this.#config.authorization) headers.Authorization = this.#config.authorization;
-    if (this.#config.workspace) headers[WORKSPACE_HEADER] = this.#config.workspace;
-    return headers;
   }
 
   #attempted(url: URL, attempts: number): Attempted {
@@ -218,32 +173,6 @@ function writeChunk(request: http.ClientRequest, chunk: Buffer): Promise<void> {
       if (error) reject(error);
       else resolve();
     });
-  });
-}
-
-async function pause(seconds: number, signal: AbortSignal | undefined, lastFailure: string, at: Attempted): Promise<void> {
-  try {
-    await wait(seconds, signal);
-  } catch (error) {
-    throw abortedError(lastFailure, at, signal?.reason ?? error);
-  }
-}
-
-function isRetriedNetworkError(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string' || isTlsError(error)) return false;
-  return RETRIED_NETWORK_CODES.has(code) || code.startsWith('HPE_');
-}
-
-function sanitized(error: unknown, scrub: (text: string) => string): Error {
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return Object.assign(new Error(scrub(String(message ?? error))), typeof code === 'string' ? { code } : {});
-}
-
-function bodyError(error: unknown, at: Attempted): TrackingError {
-  const message = (error as { message?: unknown }).message ?? error;
-  return new TrackingError(at.scrub(`${at.request} failed: cannot read the body to send (${String(message)})`), 'INTERNAL_ERROR', {
-    cause: sanitized(error, at.scrub),
   });
 }
 

@@ -3,42 +3,15 @@
 // the errors the upload's store-wide logic reads.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FileUploader } from '../../src/artifacts/file-put.ts';
 import { VERSION } from '../../src/version.ts';
 import { rejection } from '../support/assertions.ts';
+import { FAST_RETRIES as FAST, fakeServer } from '../support/fake-server.ts';
 import { freePort } from '../support/ports.ts';
 
-interface Seen {
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-async function fakeServer(reply: (index: number, res: http.ServerResponse) => void): Promise<{ uri: string; seen: Seen[]; close: () => Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      seen.push({ url: req.url!, headers: req.headers, body: Buffer.concat(chunks) });
-      reply(seen.length - 1, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    uri: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
-
-const FAST = { MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.05', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0' };
 
 function fileOf(content: Buffer): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-put-')), 'data.bin');
@@ -46,14 +19,14 @@ function fileOf(content: Buffer): string {
   return file;
 }
 
-test('a file bigger than a chunk, retried after a 502: sent whole each time with its length and credentials; progress counts it once', async () => {
-  const server = await fakeServer((index, res) => {
+test('a file bigger than a chunk, retried after a 502: sent whole each time with its length, credentials and workspace; progress counts it once', async () => {
+  const server = await fakeServer((_seen, index, res) => {
     res.writeHead(index === 0 ? 502 : 200, { ETag: '"e1"' });
     res.end();
   });
   const content = Buffer.alloc(2.5 * 1024 * 1024);
   for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i, i);
-  const uploader = new FileUploader(`${server.uri}/prefix/`, { ...FAST, MLFLOW_TRACKING_TOKEN: 't' });
+  const uploader = new FileUploader(`${server.uri}/prefix/`, { ...FAST, MLFLOW_TRACKING_TOKEN: 't', MLFLOW_WORKSPACE: 'team-a' });
   let progress = 0;
   const result = await uploader.put({
     target: '/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.bin',
@@ -71,13 +44,14 @@ test('a file bigger than a chunk, retried after a 502: sent whole each time with
     assert.equal(seen.url, '/prefix/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.bin');
     assert.equal(seen.headers['content-length'], String(content.length));
     assert.equal(seen.headers.authorization, 'Bearer t');
+    assert.equal(seen.headers['x-mlflow-workspace'], 'team-a');
     assert.equal(seen.headers['user-agent'], `mlrun/${VERSION}`);
     assert.deepEqual(seen.body, content);
   }
 });
 
 test('a range to another origin (a presigned URL): only those bytes, its headers, no credentials', async () => {
-  const storage = await fakeServer((_index, res) => { res.writeHead(200, { ETag: '"p2"' }); res.end(); });
+  const storage = await fakeServer((_seen, _index, res) => { res.writeHead(200, { ETag: '"p2"' }); res.end(); });
   const uploader = new FileUploader(`http://127.0.0.1:${await freePort()}`, { MLFLOW_TRACKING_TOKEN: 'secret-token', MLFLOW_WORKSPACE: 'w' });
   const result = await uploader.put({
     target: `${storage.uri}/bucket/key?X-Amz-Signature=abc`,
@@ -100,7 +74,7 @@ test('a range to another origin (a presigned URL): only those bytes, its headers
 });
 
 test('an empty file is a PUT of zero bytes', async () => {
-  const server = await fakeServer((_index, res) => { res.writeHead(200); res.end(); });
+  const server = await fakeServer((_seen, _index, res) => { res.writeHead(200); res.end(); });
   const uploader = new FileUploader(server.uri, {});
   const result = await uploader.put({ target: '/up', localPath: fileOf(Buffer.alloc(0)), signal: undefined, onBytes: () => undefined });
   uploader.close();
@@ -110,7 +84,7 @@ test('an empty file is a PUT of zero bytes', async () => {
 });
 
 test('refused credentials are a 401 TrackingError without the secret; a closed port is unreachable; a missing file fails before any request', async () => {
-  const server = await fakeServer((_index, res) => { res.writeHead(401); res.end('no access for alice:hunter2-secret'); });
+  const server = await fakeServer((_seen, _index, res) => { res.writeHead(401); res.end('no access for alice:hunter2-secret'); });
   const uploader = new FileUploader(server.uri, { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'hunter2-secret' });
   const file = fileOf(Buffer.from('x'));
   const refused = await rejection(uploader.put({ target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
@@ -127,4 +101,21 @@ test('refused credentials are a 401 TrackingError without the secret; a closed p
   closed.close();
   assert.equal(unreachable.unreachable, true);
   assert.equal(unreachable.message, `PUT http://127.0.0.1:${port}/up failed: cannot reach the server (connection refused)`);
+});
+
+test('a file that ends before its length is a body failure: not unreachable, not retried', async () => {
+  const server = await fakeServer((_seen, _index, res) => { res.writeHead(200); res.end(); });
+  const uploader = new FileUploader(server.uri, FAST);
+  const error = await rejection(uploader.put({
+    target: '/up',
+    localPath: fileOf(Buffer.from('0123456789')),
+    range: { offset: 0, length: 20 },
+    signal: undefined,
+    onBytes: () => undefined,
+  }));
+  uploader.close();
+  await server.close();
+  assert.equal(error.unreachable, false);
+  assert.equal(error.message, `PUT ${server.uri}/up failed: cannot read the body to send (the file ended 10 bytes early: it changed while being sent)`);
+  assert.equal(server.seen.length, 0);
 });

@@ -8,41 +8,12 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { RestClient } from '../../src/tracking/rest/client.ts';
 import { VERSION } from '../../src/version.ts';
 import { freePort } from '../support/ports.ts';
 import { rejection } from '../support/assertions.ts';
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-type Reply = (seen: Seen, index: number, res: http.ServerResponse) => void;
-
-async function fakeServer(reply: Reply): Promise<{ uri: string; seen: Seen[]; close: () => Promise<void> }> {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const entry = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
-      seen.push(entry);
-      reply(entry, seen.length - 1, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    uri: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
-}
+import { FAST_RETRIES as FAST, fakeServer } from '../support/fake-server.ts';
 
 const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
@@ -53,8 +24,6 @@ const badGateway = (res: http.ServerResponse) => {
   res.end('<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n');
 };
 
-// Fast retries for tests that exercise them: 0, 0.1, 0.2 s.
-const FAST = { MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.05', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0' };
 
 const clients: RestClient[] = [];
 const client = (uri: string, env: NodeJS.ProcessEnv = {}) => {
@@ -81,7 +50,7 @@ test('GET sends fields as query parameters, POST sends JSON; headers are MLflow\
   assert.equal(post!.url, '/prefix/api/2.0/mlflow/runs/update');
   assert.equal(post!.headers['content-type'], 'application/json');
   assert.equal(post!.headers.authorization, 'Bearer tok-123');
-  assert.equal(post!.body, '{"run_id":"r","end_time":5}');
+  assert.equal(post!.body.toString(), '{"run_id":"r","end_time":5}');
 });
 
 test('Basic wins over a token, as in MLflow\'s code; URI userinfo is sent as Basic, not in the URL', async () => {
@@ -105,7 +74,7 @@ test('three HTML 502s, then an answer: the call succeeds after retries', async (
   await server.close();
   assert.deepEqual(answer, { run: { info: { run_id: 'abc' } } });
   assert.equal(server.seen.length, 4);
-  assert.deepEqual(server.seen.map((s) => s.body), Array(4).fill('{"experiment_id":"0"}'));
+  assert.deepEqual(server.seen.map((s) => s.body.toString()), Array(4).fill('{"experiment_id":"0"}'));
   // backoff 0 + 0.1 + 0.2 s
   assert.ok(elapsed >= 280 && elapsed < 3000, `took ${elapsed} ms`);
 });
@@ -202,58 +171,6 @@ test('an already aborted signal sends nothing', async () => {
   assert.equal(error.unreachable, true);
 });
 
-test('putStream re-opens the body for each attempt and sends its length', async () => {
-  const server = await fakeServer((_seen, index, res) => (index === 0 ? badGateway(res) : json(res, 200, {}, { ETag: '"e1"' })));
-  let opened = 0;
-  const payload = Buffer.from('x'.repeat(70_000) + 'end');
-  const open = () => {
-    opened += 1;
-    return Readable.from([payload.subarray(0, 1000), payload.subarray(1000)]);
-  };
-  const result = await client(server.uri, { ...FAST, MLFLOW_TRACKING_TOKEN: 't' }).putStream('/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.txt', open, payload.length);
-  await server.close();
-  assert.equal(opened, 2);
-  assert.equal(result.status, 200);
-  assert.equal(result.headers.etag, '"e1"');
-  assert.equal(server.seen.length, 2);
-  for (const seen of server.seen) {
-    assert.equal(seen.method, 'PUT');
-    assert.equal(seen.url, '/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.txt');
-    assert.equal(seen.headers['content-length'], String(payload.length));
-    assert.equal(seen.headers.authorization, 'Bearer t');
-    assert.equal(seen.body, payload.toString());
-  }
-});
-
-test('putStream to another origin (a presigned URL) sends no credentials', async () => {
-  const storage = await fakeServer((_seen, _i, res) => { res.writeHead(200, { ETag: '"p1"' }); res.end(); });
-  const tracking = `http://127.0.0.1:${await freePort()}`;
-  const rest = client(tracking, { MLFLOW_TRACKING_TOKEN: 'secret-token', MLFLOW_WORKSPACE: 'w' });
-  const result = await rest.putStream(`${storage.uri}/bucket/key?X-Amz-Signature=abc`, () => Readable.from([Buffer.from('part')]), 4, undefined, { 'x-amz-meta': 'm' });
-  await storage.close();
-  assert.equal(result.headers.etag, '"p1"');
-  const [seen] = storage.seen;
-  assert.equal(seen!.url, '/bucket/key?X-Amz-Signature=abc');
-  assert.equal(seen!.headers.authorization, undefined);
-  assert.equal(seen!.headers['x-mlflow-workspace'], undefined);
-  assert.equal(seen!.headers['x-amz-meta'], 'm');
-  assert.equal(seen!.body, 'part');
-});
-
-test('a body that cannot be read is not a network failure and is not retried', async () => {
-  const server = await fakeServer((_seen, _i, res) => json(res, 200, {}));
-  let opened = 0;
-  const open = () => {
-    opened += 1;
-    return new Readable({ read() { this.destroy(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' })); } });
-  };
-  const error = await rejection(client(server.uri, FAST).putStream('/up', open, 10));
-  await server.close();
-  assert.equal(opened, 1);
-  assert.equal(error.unreachable, false);
-  assert.equal(error.message, `PUT ${server.uri}/up failed: cannot read the body to send (ENOENT: no such file)`);
-});
-
 test('credentials never appear in a message, even when the server echoes them', async () => {
   const server = await fakeServer((seen, _i, res) => { res.writeHead(401); res.end(`bad credentials ${seen.headers.authorization} for alice:hunter2-secret`); });
   const error = await rejection(client(server.uri, { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'hunter2-secret' }).get('/x', {}));
@@ -265,12 +182,6 @@ test('credentials never appear in a message, even when the server echoes them', 
 
 test('a tracking URI that is not http(s) is refused', () => {
   assert.throws(() => new RestClient('sqlite:///mlflow.db', {}), { name: 'TrackingError', message: 'not an http(s) tracking URI: sqlite:///mlflow.db' });
-});
-
-test('a body factory that throws is reported as such', async () => {
-  const error = await rejection(client('http://127.0.0.1:9').putStream('/up', () => { throw new Error('EACCES: permission denied'); }, 1));
-  assert.equal(error.unreachable, false);
-  assert.equal(error.message, 'PUT http://127.0.0.1:9/up failed: cannot read the body to send (EACCES: permission denied)');
 });
 
 describe('TLS', () => {

@@ -22,6 +22,13 @@ const HTTP_STATUS_TO_ERROR_CODE: Record<number, string> = {
 // itself answers 503 in plain text, e.g. for artifacts on a --no-serve-artifacts server.)
 const GATEWAY_STATUSES = new Set([502, 504]);
 
+// Failures where no answer came and another attempt may get one (urllib3's connect and read errors).
+const RETRIED_NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN',
+  'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
 const MAX_DETAIL_CHARS = 1000;
 
 export function errorCodeForStatus(status: number): string {
@@ -76,6 +83,27 @@ export function describeNetworkError(cause: unknown): string {
     return `TLS: ${reason} (${String(code)}); see MLFLOW_TRACKING_SERVER_CERT_PATH or MLFLOW_TRACKING_INSECURE_TLS`;
   }
   return typeof code === 'string' ? `${code}: ${messageOf(cause)}` : messageOf(cause);
+}
+
+/** The error when the body to send could not be read (a file gone or changed): not the network's, not retried. */
+export function bodyError(error: unknown, at: Attempted): TrackingError {
+  const message = (error as { message?: unknown }).message ?? error;
+  return new TrackingError(at.scrub(`${at.request} failed: cannot read the body to send (${String(message)})`), 'INTERNAL_ERROR', {
+    cause: sanitized(error, at.scrub),
+  });
+}
+
+// An AxiosError carries the request config, Authorization header included: keep only what is safe
+// to print before it becomes a TrackingError's cause.
+export function sanitized(error: unknown, scrub: (text: string) => string): Error {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return Object.assign(new Error(scrub(String(message ?? error))), typeof code === 'string' ? { code } : {});
+}
+
+export function isRetriedNetworkError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || isTlsError(error)) return false;
+  return RETRIED_NETWORK_CODES.has(code) || code.startsWith('HPE_');
 }
 
 /** Certificate and handshake failures: retrying them would only repeat the same answer. */

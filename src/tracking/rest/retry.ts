@@ -1,8 +1,12 @@
 // When to retry and how long to wait, as urllib3 2.x's `Retry` does it for the MLflow Python client
 // (mlflow/utils/request_utils.py): the first retry is immediate, then factor·2^(n-1) seconds plus
 // jitter, capped at 120 s; a Retry-After header replaces the backoff when it asks for a wait.
+// `withRetries` is the attempt loop of every request to the server, JSON or file.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryPolicy } from './config.ts';
+import {
+  abortedError, bodyError, describeNetworkError, httpError, isRetriedNetworkError, networkError, sanitized, type Attempted,
+} from './errors.ts';
 
 /** `_TRANSIENT_FAILURE_RESPONSE_CODES` */
 const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -10,6 +14,54 @@ const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 const RETRY_AFTER_STATUSES = new Set([413, 429, 503]);
 const BACKOFF_MAX_SECONDS = 120;
 const RETRY_AFTER_MAX_SECONDS = 21_600;
+
+/** What the attempt loop reads of an answer. */
+export interface Answer {
+  status: number;
+  statusText: string;
+  /** the Retry-After header, if any */
+  retryAfter: string | undefined;
+  body: string;
+}
+
+/** An attempt never throws: no answer is either the network's failure or the body's (a file gone). */
+export type Outcome<A extends Answer> = { answer: A } | { failure: unknown } | { bodyFailure: unknown };
+
+/**
+ * Makes attempts until a 2xx answer, retrying transient failures with backoff until the policy's
+ * limit; `signal` ends the attempt and any pending backoff at once.
+ * @throws TrackingError for any other answer, a network failure, a body failure or the abort.
+ */
+export async function withRetries<A extends Answer>(
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  attempted: (attempts: number) => Attempted,
+  attempt: () => Promise<Outcome<A>>,
+): Promise<A> {
+  let lastFailure: string | undefined;
+  for (let attempts = 1; ; attempts++) {
+    const at = attempted(attempts);
+    const outcome = await attempt();
+    if (signal?.aborted) throw abortedError(lastFailure, at, signal.reason);
+    if ('bodyFailure' in outcome) throw bodyError(outcome.bodyFailure, at);
+    if ('failure' in outcome) {
+      const cause = sanitized(outcome.failure, at.scrub);
+      if (!isRetriedNetworkError(outcome.failure) || attempts > policy.maxRetries) throw networkError(cause, at);
+      lastFailure = describeNetworkError(cause);
+      await pause(delaySeconds(attempts, policy, undefined), signal, lastFailure, at);
+      continue;
+    }
+    const { answer } = outcome;
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    const retryAfter = retryAfterSeconds(answer.retryAfter);
+    if (attempts <= policy.maxRetries && isRetriedStatus(answer.status, retryAfter !== undefined, policy)) {
+      lastFailure = `HTTP ${answer.status}`;
+      await pause(delaySeconds(attempts, policy, retryAfter), signal, lastFailure, at);
+      continue;
+    }
+    throw httpError(answer.status, answer.statusText, answer.body, at);
+  }
+}
 
 export function isRetriedStatus(status: number, hasRetryAfter: boolean, policy: RetryPolicy): boolean {
   return RETRIED_STATUSES.has(status) || (policy.respectRetryAfter && hasRetryAfter && RETRY_AFTER_STATUSES.has(status));
@@ -45,4 +97,12 @@ export async function wait(seconds: number, signal: AbortSignal | undefined): Pr
     return;
   }
   await sleep(seconds * 1000, undefined, { signal });
+}
+
+async function pause(seconds: number, signal: AbortSignal | undefined, lastFailure: string, at: Attempted): Promise<void> {
+  try {
+    await wait(seconds, signal);
+  } catch (error) {
+    throw abortedError(lastFailure, at, signal?.reason ?? error);
+  }
 }
