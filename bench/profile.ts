@@ -160,7 +160,7 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
   const med = (name: string) => statOf(steps, name).median;
   const stepRows = [
     ['node -e 0', fmtStat(statOf(steps, 'node -e 0')), 'process start of the pinned Node (the floor)'],
-    ['build/mlrun --version', fmtStat(statOf(steps, 'build/mlrun --version')), `+${fmtMs(med('build/mlrun --version') - med('node -e 0'))}: a 123 MB SEA binary mapped, the 1.4 MB bundle loaded from the code cache, module evaluation, commander`],
+    ['build/mlrun --version', fmtStat(statOf(steps, 'build/mlrun --version')), `+${fmtMs(med('build/mlrun --version') - med('node -e 0'))}: the SEA binary mapped, the bundle deserialized from the code cache recorded at build time (scripts/train-code-cache.ts), module evaluation, commander`],
     ['node build/mlrun.cjs --version', fmtStat(statOf(steps, 'node build/mlrun.cjs --version')), `the same without SEA/code cache (${fmtMs(med('node build/mlrun.cjs --version') - med('build/mlrun --version'))} vs the SEA)`],
     ['build/mlrun -- true (embedded)', fmtStat(statOf(steps, 'build/mlrun -- true (embedded)')), `+${fmtMs(med('build/mlrun -- true (embedded)') - med('build/mlrun --version'))} over --version: stage lookup, git, store open, run create, spawn, output log, close`],
     ['node build/mlrun.cjs -- true (embedded)', fmtStat(statOf(steps, 'node build/mlrun.cjs -- true (embedded)')), 'the bundle without SEA (what the CPU profile below runs)'],
