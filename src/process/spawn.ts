@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
 import { forwardSignals } from './signals.ts';
 
@@ -25,21 +25,16 @@ export interface CommandResult extends CommandOutcome {
  */
 export async function runCommand(argv: string[], options: RunCommandOptions): Promise<CommandResult> {
   const [file, ...args] = argv as [string, ...string[]];
-  const child = execa(file, args, {
-    env: options.env,
-    extendEnv: false,
-    stdin: 'inherit',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    reject: false,
-    stripFinalNewline: false,
-    encoding: 'buffer',
-    // mlrun forwards signals itself and never escalates them: the command decides how to end.
-    forceKillAfterDelay: false,
-    cleanup: true,
-    windowsHide: false,
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { env: options.env, stdio: ['inherit', 'pipe', 'pipe'] });
+  } catch (error) {
+    return { ...startFailure(file, (error as NodeJS.ErrnoException).code), interrupted: false };
+  }
+  // Should mlrun itself end first (an internal error), its command goes with it. (Node's own spawn,
+  // not execa: loading and running execa cost ~10 ms of every stage.)
+  const cleanup = () => child.kill();
+  process.once('exit', cleanup);
 
   let interrupted = false;
   const stopForwarding = forwardSignals((signal) => {
@@ -47,24 +42,22 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
     child.kill(signal);
   });
   child.once('spawn', () => options.onStart?.());
-  pass(child.stdout, process.stdout, options.onStdout);
-  pass(child.stderr, process.stderr, options.onStderr);
+  pass(child.stdout!, process.stdout, options.onStdout);
+  pass(child.stderr!, process.stderr, options.onStderr);
 
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   try {
-    const ended = await Promise.race([exited, child.then(() => undefined)]);
-    if (!ended) {
-      // It never ran: execa's result carries the spawn error.
-      const result = await child;
-      return { ...startFailure(file, result.code), interrupted };
-    }
-    await drainOutput(child, child.stdout, child.stderr);
+    const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
+      child.on('error', (error) => resolve({ error }));
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    if ('error' in ended) return { ...startFailure(file, ended.error.code), interrupted };
+    await drainOutput(closed, child.stdout!, child.stderr!);
     if (ended.signal) return { exitCode: signalExitCode(ended.signal), signal: ended.signal, interrupted };
     return { exitCode: ended.code ?? 0, interrupted };
   } finally {
     stopForwarding();
+    process.off('exit', cleanup);
   }
 }
 
