@@ -69,8 +69,9 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   const spec = prepare(session);
 
   const runName = options.name ?? spec.defaultName;
+  const user = userOf(env);
   const tags: Tag[] = [
-    ...contextTags({ runName, sourceName: sourceNameOf(argv, cwd), cwd, env }),
+    ...contextTags({ runName, sourceName: sourceNameOf(argv, cwd), cwd, user }),
     { key: 'mlrun.command', value: displayCommand(argv) },
     { key: 'mlrun.host', value: os.hostname() },
     // With the host: lets `mlrun sync` tell a run whose mlrun was killed from one still running.
@@ -90,7 +91,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
         experimentId: env.MLFLOW_EXPERIMENT_ID || undefined,
         experimentName: env.MLFLOW_EXPERIMENT_NAME || undefined,
         runName,
-        userId: userOf(env),
+        userId: user,
         tags,
         startTime: Date.now(),
       },

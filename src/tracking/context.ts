@@ -14,11 +14,12 @@ export function userOf(env: NodeJS.ProcessEnv): string {
   }
 }
 
-export function contextTags(options: { runName: string; sourceName: string; cwd: string; env: NodeJS.ProcessEnv }): Tag[] {
+/** `user` is userOf(env): the caller sends it as the run's user too, and looking it up reads /etc/passwd. */
+export function contextTags(options: { runName: string; sourceName: string; cwd: string; user: string }): Tag[] {
   const git = readGitContext(options.cwd);
   const tags: Tag[] = [
     { key: 'mlflow.runName', value: options.runName },
-    { key: 'mlflow.user', value: userOf(options.env) },
+    { key: 'mlflow.user', value: options.user },
     { key: 'mlflow.source.name', value: options.sourceName },
     { key: 'mlflow.source.type', value: 'LOCAL' },
   ];
