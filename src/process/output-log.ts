@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const HEAD_BYTES = 2 * 1024 * 1024;
-export const TAIL_BYTES = 8 * 1024 * 1024;
+const HEAD_BYTES = 2 * 1024 * 1024;
+const TAIL_BYTES = 8 * 1024 * 1024;
 
 export class OutputLog {
   readonly path: string;

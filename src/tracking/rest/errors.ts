@@ -107,7 +107,7 @@ export function isRetriedNetworkError(error: unknown): boolean {
 }
 
 /** Certificate and handshake failures: retrying them would only repeat the same answer. */
-export function isTlsError(cause: unknown): boolean {
+function isTlsError(cause: unknown): boolean {
   const code = (cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' && /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code);
 }
