@@ -41,6 +41,11 @@ export class MetricRecorder {
     this.#stream.write(stream, chunk, time);
   }
 
+  /** Sends the points matched so far without waiting for the sink's next tick. */
+  flush(): void {
+    this.#sink.flush();
+  }
+
   get delivered(): number {
     return this.#sink.stats().delivered;
   }

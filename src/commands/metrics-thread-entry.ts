@@ -9,6 +9,7 @@ import { describeError } from '../report.ts';
 import { openStore, type StoreTarget } from '../tracking/open-store.ts';
 import type { Store } from '../tracking/store.ts';
 import { MetricRecorder } from './metric-recorder.ts';
+import { burstOverIn } from './metrics-pacing.ts';
 import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
 
 const PROGRESS_MS = 500;
@@ -45,6 +46,8 @@ const backlog: ChunksMessage[] = [];
 const room = 2 * init.metricsPerBatch;
 const abort = new AbortController();
 let backlogTaken: (() => void) | undefined;
+let finishing = false;
+let paceTimer: NodeJS.Timeout | undefined;
 let spillFd: number | undefined;
 /** Reused for every read from the spill file: the line splitter copies what it keeps. */
 let spillBuffer = Buffer.alloc(0);
@@ -77,14 +80,30 @@ port.on('message', (message: ToThread) => {
   }
 });
 
-/** Matches waiting chunks while the store keeps up (or will take no more: then they are handed back). */
+/**
+ * Matches waiting chunks while the store keeps up (or will take no more: then they are handed
+ * back), once the output paused or waited long enough (metrics-pacing.ts).
+ */
 function pump(): void {
+  if (backlog.length > 0 && !finishing && !recorder.stopped && !abort.signal.aborted) {
+    const dueIn = burstOverIn(backlog[0]!.parts[2]!, backlog.at(-1)!.parts.at(-1)!);
+    if (dueIn > 0) {
+      paceTimer ??= setTimeout(() => {
+        paceTimer = undefined;
+        pump();
+      }, dueIn);
+      return;
+    }
+  }
   while (backlog.length > 0 && (recorder.waiting < room || recorder.stopped || abort.signal.aborted)) {
     const message = backlog.shift()!;
     write(message);
     post({ type: 'ack', bytes: message.type === 'chunks' ? message.data.length : 0, delivered: recorder.delivered });
   }
-  if (backlog.length === 0) backlogTaken?.();
+  if (backlog.length > 0) return;
+  // The output paused or waited its longest: its points go now, not at the sink's next tick.
+  recorder.flush();
+  backlogTaken?.();
 }
 
 function write(message: ChunksMessage): void {
@@ -106,6 +125,7 @@ function readSpilled(offset: number, length: number): Uint8Array {
 }
 
 async function finish(): Promise<void> {
+  finishing = true;
   await new Promise<void>((resolve) => {
     backlogTaken = resolve;
     pump();

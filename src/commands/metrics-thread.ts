@@ -2,7 +2,8 @@
 // output; copies of the chunks go to the thread once per turn of the event loop, moved rather than
 // copied again. When the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait
 // in a file instead of in memory, and the thread reads them back in order: the command is never
-// held up and mlrun's memory stays bounded, whatever the command prints.
+// held up and mlrun's memory stays bounded, whatever the command prints. Chunks can be handed over
+// before the thread is started (`start`, or `finish` at the latest): they wait the same way.
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../metrics/stream.ts';
@@ -25,7 +26,11 @@ export interface MetricsThreadOptions {
 }
 
 export class MetricsThread {
-  readonly #worker: Worker;
+  readonly #init: ThreadInit;
+  #started = false;
+  #worker: Worker | undefined;
+  /** Messages for the thread until it is started. */
+  #unsent: { message: ToThread; transfer: ArrayBuffer[] }[] = [];
   readonly #spillPath: string;
   readonly #maxInFlight: number;
   #parts: number[] = [];
@@ -36,21 +41,39 @@ export class MetricsThread {
   #spillFd: number | undefined;
   #spilledBytes = 0;
   #delivered = 0;
-  #crashed: Promise<Error>;
+  #crashed: Promise<Error> = new Promise(() => undefined);
   #waiting: ((message: FromThread) => void) | undefined;
 
   constructor(init: ThreadInit, options: MetricsThreadOptions = {}) {
+    this.#init = init;
     this.#spillPath = init.spillPath;
     this.#maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
-    this.#worker =
-      typeof MLRUN_METRICS_THREAD === 'string'
-        ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })
-        : new Worker(new URL('./metrics-thread-entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
-    this.#worker.on('message', (message: FromThread) => this.#receive(message));
+  }
+
+  /** Starts the thread, which takes the chunks handed over so far. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const init = this.#init;
+    let worker: Worker;
+    try {
+      worker =
+        typeof MLRUN_METRICS_THREAD === 'string'
+          ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })
+          : new Worker(new URL('./metrics-thread-entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
+    } catch (error) {
+      // No thread to be had (a sandbox's limits): `finish` fails with the reason.
+      this.#crashed = Promise.resolve(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    worker.on('message', (message: FromThread) => this.#receive(message));
     this.#crashed = new Promise((resolve) => {
-      this.#worker.once('error', resolve);
-      this.#worker.once('exit', (code) => resolve(new Error(`the metrics thread exited (${code})`)));
+      worker.once('error', resolve);
+      worker.once('exit', (code) => resolve(new Error(`the metrics thread exited (${code})`)));
     });
+    this.#worker = worker;
+    for (const { message, transfer } of this.#unsent) worker.postMessage(message, transfer);
+    this.#unsent = [];
   }
 
   write(stream: OutputStream, chunk: Uint8Array, time: number): void {
@@ -74,6 +97,7 @@ export class MetricsThread {
 
   /** Everything written is matched and delivered; `signal` stops the wait (the rest stays undelivered). */
   async finish(signal: AbortSignal): Promise<MetricReport> {
+    this.start();
     this.#flush();
     this.#closeSpill();
     const onAbort = (): void => this.#post({ type: 'abort' });
@@ -95,7 +119,7 @@ export class MetricsThread {
   async stop(): Promise<void> {
     this.#closeSpill();
     rmSync(this.#spillPath, { force: true });
-    await this.#worker.terminate();
+    await this.#worker?.terminate();
   }
 
   #flush(): void {
@@ -131,7 +155,8 @@ export class MetricsThread {
   }
 
   #post(message: ToThread, transfer: ArrayBuffer[] = []): void {
-    this.#worker.postMessage(message, transfer);
+    if (this.#worker) this.#worker.postMessage(message, transfer);
+    else this.#unsent.push({ message, transfer });
   }
 
   #receive(message: FromThread): void {

@@ -3,7 +3,8 @@
 // passes its output through did them. So copies of the output wait unmatched at first: a command
 // that ends soon with little output has them recorded on the main thread afterwards (starting a
 // thread would cost more), and one that keeps printing gets the metrics thread, which matches and
-// delivers while the main thread only forwards the output.
+// delivers while the main thread only forwards the output. The thread starts once the output
+// pauses (metrics-pacing.ts): in the middle of a burst its start alone would slow the burst.
 import os from 'node:os';
 import path from 'node:path';
 import type { MetricConfig, MetricConfigOptions } from '../metrics/config.ts';
@@ -11,12 +12,14 @@ import { metricsEnabled, type MetricsFrom, type OutputStream } from '../metrics/
 import { describeError, type Reporter } from '../report.ts';
 import { watchLiveness } from './liveness.ts';
 import { MetricRecorder, type MetricReport } from './metric-recorder.ts';
+import { burstOverIn } from './metrics-pacing.ts';
 import { MetricsThread } from './metrics-thread.ts';
+import type { ThreadInit } from './metrics-thread-protocol.ts';
 import type { Tracking } from './tracked-run.ts';
 
-/** The thread is started once this much output waits unmatched, */
-const THREAD_AFTER_BYTES = 256 * 1024;
-/** or once the first unmatched chunk has waited this long (the command runs on: points should flow). */
+/** Output that waits for the thread beyond this goes into the thread's hand-off (bounded memory, then disk). */
+const HANDOFF_AFTER_BYTES = 256 * 1024;
+/** The thread starts no sooner than this after the first chunk: a short stage never pays for it. */
 const THREAD_AFTER_MS = 200;
 
 type Recording = MetricRecorder | MetricsThread;
@@ -34,7 +37,12 @@ export class StageMetrics {
   readonly #enabled: boolean;
   #waiting: { stream: OutputStream; chunk: Uint8Array; time: number }[] = [];
   #waitingBytes = 0;
+  /** When the first and the last chunk waiting for a recording were read. */
+  #first = 0;
+  #last = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** The thread, not started yet, holding the output that waits for it once there is much. */
+  #handoff: MetricsThread | undefined;
   #recording: Recording | undefined;
 
   constructor(spec: StageMetricsSpec, tracking: Tracking) {
@@ -47,10 +55,15 @@ export class StageMetrics {
     if (!this.#enabled || (this.#spec.from !== 'both' && this.#spec.from !== stream)) return;
     const time = Date.now();
     if (this.#recording) return this.#recording.write(stream, chunk, time);
-    this.#waiting.push({ stream, chunk, time });
-    this.#waitingBytes += chunk.length;
-    if (this.#waitingBytes >= THREAD_AFTER_BYTES) this.#start(this.#inThread());
-    else this.#timer ??= setTimeout(() => this.#start(this.#inThread()), THREAD_AFTER_MS);
+    if (this.#handoff) this.#handoff.write(stream, chunk, time);
+    else {
+      this.#waiting.push({ stream, chunk, time });
+      this.#waitingBytes += chunk.length;
+      if (this.#waitingBytes >= HANDOFF_AFTER_BYTES) this.#handoff = this.#takeWaiting(new MetricsThread(this.#threadInit()));
+    }
+    if (this.#first === 0) this.#first = time;
+    this.#last = time;
+    this.#timer ??= setTimeout(() => this.#startThreadWhenDue(), this.#threadDueIn(time));
   }
 
   /**
@@ -60,9 +73,12 @@ export class StageMetrics {
    */
   async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
     if (!this.#enabled) return;
-    const recording = this.#recording ?? this.#start(this.#inline());
+    const recording = this.#recording ?? this.#start(this.#handoff ?? this.#inline());
     try {
       await this.#deliver(recording, reporter, hurry);
+    } catch (error) {
+      // The thread failed (it could not start, or crashed): the run's other records still go.
+      reporter.warn(`the metric lines of the output were not recorded: ${describeError(error)}`);
     } finally {
       await recording.stop();
     }
@@ -92,11 +108,26 @@ export class StageMetrics {
     reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${reason}`);
   }
 
-  #start(recording: Recording): Recording {
+  #threadDueIn(now: number): number {
+    return Math.max(burstOverIn(this.#first, this.#last, now), this.#first + THREAD_AFTER_MS - now);
+  }
+
+  #startThreadWhenDue(): void {
+    const dueIn = this.#threadDueIn(Date.now());
+    if (dueIn > 0) this.#timer = setTimeout(() => this.#startThreadWhenDue(), dueIn);
+    else this.#start(this.#handoff ?? new MetricsThread(this.#threadInit())).start();
+  }
+
+  #start<T extends Recording>(recording: T): T {
     clearTimeout(this.#timer);
-    this.#recording = recording;
+    this.#handoff = undefined;
+    return (this.#recording = this.#takeWaiting(recording));
+  }
+
+  #takeWaiting<T extends Recording>(recording: T): T {
     for (const { stream, chunk, time } of this.#waiting) recording.write(stream, chunk, time);
     this.#waiting = [];
+    this.#waitingBytes = 0;
     return recording;
   }
 
@@ -112,22 +143,16 @@ export class StageMetrics {
     );
   }
 
-  /** In the metrics thread; on this one if no thread can be started. */
-  #inThread(): Recording {
+  #threadInit(): ThreadInit {
     const { run, target, env, store } = this.#tracking;
-    try {
-      return new MetricsThread({
-        config: this.#spec.options,
-        from: this.#spec.from,
-        target,
-        runId: run.runId,
-        metricsPerBatch: store.metricsPerBatch,
-        env,
-        spillPath: path.join(os.tmpdir(), `mlrun-${run.runId}-${process.pid}.output`),
-      });
-    } catch {
-      // No thread to be had (memory, a sandbox's limits): slower here, but nothing is lost.
-      return this.#inline();
-    }
+    return {
+      config: this.#spec.options,
+      from: this.#spec.from,
+      target,
+      runId: run.runId,
+      metricsPerBatch: store.metricsPerBatch,
+      env,
+      spillPath: path.join(os.tmpdir(), `mlrun-${run.runId}-${process.pid}.output`),
+    };
   }
 }

@@ -110,6 +110,11 @@ export class MetricSink {
   }
 
   /** The caller's word that the backend is gone: stop sending; everything left is handed back. */
+  /** Sends what waits now rather than at the next tick of the interval. */
+  flush(): void {
+    this.kick(true);
+  }
+
   fail(reason: unknown): void {
     this.stop(reason);
   }

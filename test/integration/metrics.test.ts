@@ -114,6 +114,22 @@ for (const backend of ['server', 'embedded'] as const) {
         accuracy: [[0, 0.7], [1, 0.9]],
       });
     });
+
+    // Output waits unmatched while it streams (src/commands/metrics-pacing.ts): after a pause, or a
+    // second at most, its points go on their way while the command still runs.
+    for (const mode of ['pause', 'steady'] as const) {
+      test(`points reach the run while the command runs (${mode === 'pause' ? 'a line, then silence' : 'a line every 10 ms'})`, async () => {
+        const script = `${PRINT_ID}; exec node ${path.join(fixtures, 'reads-back.mjs')} ${mode}`;
+        const result = await runMlrun(['--', 'sh', '-c', script], { cwd, env });
+        assert.equal(result.code, 0, `the command did not see its first point in its run within 10 s: ${result.stderr}`);
+        const lines = result.stdout.toString().split('\n');
+        const printed = Number(/^seen (\d+)$/.exec(lines.at(-2)!)?.[1]);
+        assert.equal(lines.length, printed + 2);
+        if (mode === 'pause') assert.equal(printed, 1);
+        const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
+        assert.deepEqual(historyOf(run!).loss, Array.from({ length: printed }, (_, i) => [i, i]));
+      });
+    }
   });
 }
 
