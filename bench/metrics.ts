@@ -16,7 +16,7 @@ import {
 export interface MetricSizes {
   /** lines through mlrun with the embedded store (passthrough, delivery) */
   localLines: number;
-  /** lines/points to the server (mlrun and the Python client) */
+  /** points to the server from mlrun and from the Python client, compared for total time (the passthrough to the server is measured with localLines) */
   serverLines: number;
   /** lines for the distinct-keys scaling (embedded store) */
   keyLines: number;
@@ -50,7 +50,7 @@ function countPoints(dbPath: string, runId: string): number {
 }
 
 export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): Promise<Section> {
-  ctx.log(`4. metrics (${sizes.localLines} lines embedded, ${sizes.serverLines} to the server)`);
+  ctx.log(`4. metrics (${sizes.localLines} lines, ${sizes.serverLines} points against the Python client)`);
   const root = tempDir('metrics');
   try {
     await dvcProject(root);
@@ -91,13 +91,19 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     ctx.log('4. metrics, embedded store');
     const localSamples = await interleave(local, ctx.log);
 
+    // Passthrough to the server with the issue's 1,000,000 lines, once (the server takes ~5,000 points/s, so
+    // this run lasts minutes); the race against the Python client with serverLines points.
     const m = sizes.serverLines;
+    const passName = `value: mlrun (server, ${n} lines)`;
+    const totalName = m === n ? passName : `value: mlrun (server, ${m} lines)`;
+    const pythonName = `Python client log_batch (server, ${m} points)`;
     const remote: Contender[] = [
-      { name: 'value: command alone → reader', reps: sizes.serverReps, warmup: 1, measure: alone('value', m, 'pipe') },
-      { name: 'value: mlrun (server)', reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', m, 'server') },
-      { name: 'mixed: mlrun (server)', reps: sizes.serverReps, measure: viaMlrun('mixed, server', 'mixed', m, 'server') },
-      { name: 'Python client log_batch (server)', reps: sizes.serverReps, measure: viaPython(m) },
+      { name: 'value: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('value', n, 'pipe') },
+      { name: passName, reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', n, 'server') },
+      ...(totalName === passName ? [] : [{ name: totalName, reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', m, 'server') }]),
+      { name: pythonName, reps: sizes.serverReps, measure: viaPython(m) },
     ];
+    const remoteLines = new Map([['value: command alone → reader', n], [passName, n], [totalName, m], [pythonName, m]]);
     ctx.log('4. metrics, server');
     const remoteSamples = await interleave(remote, ctx.log);
 
@@ -110,8 +116,9 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     ctx.log('5. metrics against distinct keys');
     const keySamples = await interleave(keyContenders, ctx.log);
 
-    const rows = (samples: Map<string, Sample[]>, contenders: Contender[], lines: number) =>
+    const rows = (samples: Map<string, Sample[]>, contenders: Contender[], linesOf: (name: string) => number) =>
       contenders.map((c) => {
+        const lines = linesOf(c.name);
         const total = statOf(samples, c.name);
         const last = statOf(samples, c.name, 'lastByte');
         const span = statOf(samples, c.name, 'span');
@@ -128,14 +135,14 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const med = (samples: Map<string, Sample[]>, name: string, field = 'ms') => statOf(samples, name, field).median;
     // Throughput ratio: the same bytes over each one's first-to-last-byte time.
     const passLocal = (style: string) => med(localSamples, `${style}: command alone → reader`, 'span') / med(localSamples, `${style}: mlrun (embedded)`, 'span');
-    const passServer = (style: string) => med(remoteSamples, 'value: command alone → reader', 'span') / med(remoteSamples, `${style}: mlrun (server)`, 'span');
+    const passServer = med(remoteSamples, 'value: command alone → reader', 'span') / med(remoteSamples, passName, 'span');
     const allDelivered = delivered.every((d) => d.counted === d.expected);
     const mlrunRss = Math.max(
       ...['value: mlrun (embedded)', 'mixed: mlrun (embedded)'].map((name) => statOf(localSamples, name, 'rss').max),
-      ...['value: mlrun (server)', 'mixed: mlrun (server)'].map((name) => statOf(remoteSamples, name, 'rss').max),
+      ...[passName, totalName].map((name) => statOf(remoteSamples, name, 'rss').max),
       ...keyCounts.map((keys) => statOf(keySamples, `${keys} keys`, 'rss').max),
     );
-    const totalVsPython = med(remoteSamples, 'value: mlrun (server)') / med(remoteSamples, 'Python client log_batch (server)');
+    const totalVsPython = med(remoteSamples, totalName) / med(remoteSamples, pythonName);
 
     const keyRows = keyCounts.map((keys) => {
       const s = statOf(keySamples, `${keys} keys`);
@@ -146,9 +153,9 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const targets: Target[] = [
       { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: `${pct(passLocal('value'))} (first to last byte ${fmtMs(med(localSamples, 'value: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'value: command alone → reader', 'span'))})`, met: passLocal('value') >= 0.9 },
       { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: `${pct(passLocal('mixed'))} (first to last byte ${fmtMs(med(localSamples, 'mixed: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'mixed: command alone → reader', 'span'))})`, met: passLocal('mixed') >= 0.9 },
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, server)', measured: `${pct(passServer('value'))} (first to last byte ${fmtMs(med(remoteSamples, 'value: mlrun (server)', 'span'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'span'))})`, met: passServer('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: `passthrough ≥ 90% of the command alone (value=, server, ${n} lines)`, measured: `${pct(passServer)} (first to last byte ${fmtMs(med(remoteSamples, passName, 'span'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'span'))})`, met: passServer >= 0.9 },
       { benchmark: '4. Metrics', target: 'every point delivered (counted in the store)', measured: delivered.map((d) => `${d.label}: ${d.counted}/${d.expected}`).join('; '), met: allDelivered },
-      { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, 'value: mlrun (server)'))} vs ${fmtMs(med(remoteSamples, 'Python client log_batch (server)'))})`, met: totalVsPython <= 1 },
+      { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, totalName))} vs ${fmtMs(med(remoteSamples, pythonName))})`, met: totalVsPython <= 1 },
       { benchmark: '4. Metrics', target: 'mlrun peak RSS ≤ 150 MB', measured: `${mlrunRss.toFixed(0)} MB (max over every mlrun run)`, met: mlrunRss <= 150 },
     ];
     const header = ['contender', 'last byte at the reader', 'first to last byte', 'total (exit)', 'points/s (total)', 'peak RSS'];
@@ -165,11 +172,11 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
         '',
         `**Embedded store, ${n} lines**`,
         '',
-        ...table(header, rows(localSamples, local, n)),
+        ...table(header, rows(localSamples, local, () => n)),
         '',
-        `**Local server, ${m} lines / points**`,
+        `**Local server**: passthrough and delivery of ${n} lines; ${m} points from mlrun and from the Python client for the race.`,
         '',
-        ...table(header, rows(remoteSamples, remote, m)),
+        ...table(header, rows(remoteSamples, remote, (name) => remoteLines.get(name)!)),
         '',
         `**Scaling with distinct keys** (5.): ${sizes.keyLines} lines \`k<i mod K>=<i>\` through mlrun, embedded store.`,
         '',
