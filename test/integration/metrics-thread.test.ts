@@ -57,27 +57,32 @@ function closedPort(): Promise<number> {
   });
 }
 
-test('output that waited on disk while the thread was behind is matched whole, in order', async () => {
-  const { dir, dbPath, runId } = await embeddedRun();
-  const spillPath = path.join(dir, 'output.spill');
-  const thread = new MetricsThread(
-    { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillPath },
-    { maxInFlight: 4096 },
-  );
-  await writeLines(thread, 20_000);
-  const report = await thread.finish(AbortSignal.timeout(120_000));
-  assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
-  await thread.stop();
+// Output waits on disk when the thread falls behind, and when it is handed over before the thread
+// starts (src/commands/stage-metrics.ts hands a burst over and starts the thread once it paused).
+for (const started of [true, false]) {
+  test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'} is matched whole, in order`, async () => {
+    const { dir, dbPath, runId } = await embeddedRun();
+    const spillPath = path.join(dir, 'output.spill');
+    const thread = new MetricsThread(
+      { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillPath },
+      { maxInFlight: 4096 },
+    );
+    if (started) thread.start();
+    await writeLines(thread, 20_000);
+    const report = await thread.finish(AbortSignal.timeout(120_000));
+    assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
+    await thread.stop();
 
-  assert.deepEqual(report, { lines: 20_000, points: 40_000, keys: 2, delivered: 40_000, undelivered: 0 });
-  const points = storedPoints(dbPath, runId);
-  assert.equal(points.length, 40_000);
-  points.forEach((point, index) => {
-    const step = Math.floor(index / 2);
-    assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % 50), step });
+    assert.deepEqual(report, { lines: 20_000, points: 40_000, keys: 2, delivered: 40_000, undelivered: 0 });
+    const points = storedPoints(dbPath, runId);
+    assert.equal(points.length, 40_000);
+    points.forEach((point, index) => {
+      const step = Math.floor(index / 2);
+      assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % 50), step });
+    });
+    assert.equal(fs.existsSync(spillPath), false, 'the spill file is removed');
   });
-  assert.equal(fs.existsSync(spillPath), false, 'the spill file is removed');
-});
+}
 
 test('points a lost server never took are handed, in order, to the offline store', async () => {
   const { dir, dbPath, runId } = await embeddedRun();
