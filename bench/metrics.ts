@@ -20,7 +20,9 @@ export interface MetricSizes {
   serverLines: number;
   /** lines for the distinct-keys scaling (embedded store) */
   keyLines: number;
+  /** repetitions of the passthrough and delivery runs (the most run-to-run noise: medians of several) */
   reps: number;
+  keyReps: number;
   serverReps: number;
 }
 
@@ -110,7 +112,7 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const keyCounts = [1, 100, 10_000];
     const keyContenders: Contender[] = keyCounts.map((keys) => ({
       name: `${keys} keys`,
-      reps: Math.max(1, sizes.reps - 1),
+      reps: sizes.keyReps,
       measure: viaMlrun(`${keys} keys, embedded`, { keys }, sizes.keyLines, 'embedded'),
     }));
     ctx.log('5. metrics against distinct keys');
