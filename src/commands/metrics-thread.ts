@@ -15,6 +15,8 @@ import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metr
 declare const MLRUN_METRICS_THREAD: string | undefined;
 
 const MAX_IN_FLIGHT = 1024 * 1024;
+/** Before the thread starts nobody waits for the chunks: they are gathered into writes this large. */
+const GATHER_BYTES = 64 * 1024;
 // A small young generation and a capped old one: the thread's garbage (a string per chunk, a
 // point per line) is collected often instead of growing the process by tens of MB. Its live data
 // is small (MetricSink's capped queue, a few hundred bytes per distinct key): 200,000 keys fit.
@@ -74,13 +76,14 @@ export class MetricsThread {
     this.#worker = worker;
     for (const { message, transfer } of this.#unsent) worker.postMessage(message, transfer);
     this.#unsent = [];
+    this.#flush();
   }
 
   write(stream: OutputStream, chunk: Uint8Array, time: number): void {
     this.#parts.push(STREAMS.indexOf(stream), chunk.length, time);
     this.#chunks.push(chunk);
     this.#pendingBytes += chunk.length;
-    if (this.#flushScheduled) return;
+    if (this.#flushScheduled || (!this.#worker && this.#pendingBytes < GATHER_BYTES)) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
   }
