@@ -109,12 +109,12 @@ export class MetricSink {
     this.notePeak();
   }
 
-  /** The caller's word that the backend is gone: stop sending; everything left is handed back. */
   /** Sends what waits now rather than at the next tick of the interval. */
   flush(): void {
     this.kick(true);
   }
 
+  /** The caller's word that the backend is gone: stop sending; everything left is handed back. */
   fail(reason: unknown): void {
     this.stop(reason);
   }

@@ -32,3 +32,27 @@ test('beyond head and tail: the head, a line saying how much is omitted, and exa
 test('a tail of exactly the ring size omits nothing', () => {
   assert.equal(logOf(['0123456789', 'ABCDEFGHIJKLMNOP']), '0123456789ABCDEFGHIJKLMNOP');
 });
+
+test('many small chunks and some over 64 KiB, gathered into fewer writes: the same head and tail', () => {
+  // Sizes from 1 byte to 100 KiB, bytes that differ by position, so any reordering shows.
+  const sizes = Array.from({ length: 400 }, (_, i) => (i % 50 === 49 ? 100_000 + i : 1 + ((i * 7919) % 9000)));
+  const all = Buffer.alloc(sizes.reduce((a, b) => a + b, 0));
+  for (let i = 0; i < all.length; i++) all[i] = (i * 31 + (i >> 8)) & 0xff;
+  const log = new OutputLog(`unit-${process.hrtime.bigint()}`, { headBytes: 100_000, tailBytes: 300_000 });
+  try {
+    let at = 0;
+    for (const size of sizes) {
+      log.write(all.subarray(at, at + size));
+      at += size;
+    }
+    log.finish();
+    const expected = Buffer.concat([
+      all.subarray(0, 100_000),
+      Buffer.from(`\n[mlrun: ${all.length - 400_000} bytes of output omitted here]\n`),
+      all.subarray(all.length - 300_000),
+    ]);
+    assert.ok(fs.readFileSync(log.path).equals(expected));
+  } finally {
+    log.remove();
+  }
+});
