@@ -1,9 +1,11 @@
 // 4. Metrics: N metric lines (`value=<i>`, and a mix of formats) through build/mlrun, against the
-// command alone (its output read by the harness, or sent to /dev/null) and the MLflow Python client
-// logging the same points with log_batch (1000 per call). Passthrough throughput is the output's
-// bytes over the time from its first to its last byte at the reader (mlrun's start-up is benchmark
-// 1, not passthrough); delivery is the time until mlrun exits (every point sent),
-// checked by counting the run's rows in the store's SQLite database. 5. Scaling: distinct keys.
+// command alone and the MLflow Python client logging the same points with log_batch (1000 per
+// call). Passthrough throughput is the output's bytes over the time from its first to its last
+// byte at the reader (mlrun's start-up is benchmark 1, not passthrough). The reader is
+// bench/read_output.py, which starts the contender on a real pipe and is never the slowest part;
+// `cat` in the same place shows what any process between the command and its reader costs.
+// Delivery is the time until mlrun exits (every point sent), checked by counting the run's rows in
+// the store's SQLite database. 5. Scaling: distinct keys.
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { createExperiment, createRun } from './server.ts';
@@ -12,6 +14,27 @@ import {
   benchDir, cleanEnv, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, python, remove, run, runIdFromVerbose, statOf, tempDir,
   type Contender, type Sample,
 } from './util.ts';
+
+const reader = path.join(benchDir, 'read_output.py');
+
+/** What bench/read_output.py reports of the command it ran. */
+interface ReaderReport {
+  first_ms: number;
+  last_ms: number;
+  exit_ms: number;
+  bytes: number;
+  code: number;
+  max_rss_kb: number;
+}
+
+/** Runs argv under the reader: a sample of its output's timing, and its stderr. */
+async function throughReader(argv: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ sample: Sample; stderr: string }> {
+  const result = await run(python, [reader, ...argv], { ...options, keepStdout: true });
+  const report = JSON.parse(result.stdout.trim().split('\n').pop()!) as ReaderReport;
+  if (report.code !== 0) throw new Error(`${argv.join(' ')} exited with ${report.code}:\n${result.stderr.slice(-2000)}`);
+  const sample = { ms: report.exit_ms, lastByte: report.last_ms, span: report.last_ms - report.first_ms, bytes: report.bytes, rss: report.max_rss_kb / 1024 };
+  return { sample, stderr: result.stderr };
+}
 
 export interface MetricSizes {
   /** lines through mlrun with the embedded store (passthrough, delivery) */
@@ -61,17 +84,19 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const serverEnv = cleanEnv({ MLFLOW_TRACKING_URI: ctx.serverUri, MLFLOW_EXPERIMENT_ID: experiment });
     const delivered: { label: string; expected: number; counted: number }[] = [];
 
-    const alone = (style: Style, lines: number, to: 'pipe' | 'null') => async (): Promise<Sample> => {
+    const alone = (style: Style, lines: number) => async (): Promise<Sample> => (await throughReader(generator(style, lines), { cwd: root, env: cleanEnv() })).sample;
+    const toDevNull = (style: Style, lines: number) => async (): Promise<Sample> => {
       const [file, ...args] = generator(style, lines);
-      const result = await run(file!, args, { cwd: root, stdout: to });
-      return { ms: result.ms, lastByte: to === 'pipe' ? result.lastByteMs : result.ms, ...(to === 'pipe' ? { span: result.lastByteMs - result.firstByteMs } : {}), bytes: result.stdoutBytes };
+      return { ms: (await run(file!, args, { cwd: root, stdout: 'null' })).ms };
     };
+    // The cheapest process there can be between a command and its reader.
+    const throughCat = (style: Style, lines: number) => async (): Promise<Sample> =>
+      (await throughReader(['sh', '-c', '"$@" | cat', 'sh', ...generator(style, lines)], { cwd: root, env: cleanEnv() })).sample;
     const viaMlrun = (label: string, style: Style, lines: number, store: 'server' | 'embedded') => async (rep: number): Promise<Sample> => {
-      const result = await run(mlrunBinary, ['-v', '--', ...generator(style, lines)], { cwd: root, env: store === 'server' ? serverEnv : cleanEnv(), rss: true });
-      const runId = runIdFromVerbose(result.stderr);
-      const counted = countPoints(store === 'server' ? ctx.serverDbPath : localDb, runId);
+      const { sample, stderr } = await throughReader([mlrunBinary, '-v', '--', ...generator(style, lines)], { cwd: root, env: store === 'server' ? serverEnv : cleanEnv() });
+      const counted = countPoints(store === 'server' ? ctx.serverDbPath : localDb, runIdFromVerbose(stderr));
       if (rep >= 0) delivered.push({ label, expected: lines, counted });
-      return { ms: result.ms, lastByte: result.lastByteMs, span: result.lastByteMs - result.firstByteMs, rss: result.rssMb!, bytes: result.stdoutBytes };
+      return sample;
     };
     const viaPython = (lines: number) => async (): Promise<Sample> => {
       const created = await createRun(ctx.serverUri, experiment, 'log-batch');
@@ -82,14 +107,12 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     };
 
     const n = sizes.localLines;
-    const local: Contender[] = [
-      { name: 'value: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('value', n, 'pipe') },
-      { name: 'value: command alone → /dev/null', reps: sizes.reps, measure: alone('value', n, 'null') },
-      { name: 'value: mlrun (embedded)', reps: sizes.reps, measure: viaMlrun('value, embedded', 'value', n, 'embedded') },
-      { name: 'mixed: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('mixed', n, 'pipe') },
-      { name: 'mixed: command alone → /dev/null', reps: sizes.reps, measure: alone('mixed', n, 'null') },
-      { name: 'mixed: mlrun (embedded)', reps: sizes.reps, measure: viaMlrun('mixed, embedded', 'mixed', n, 'embedded') },
-    ];
+    const local: Contender[] = (['value', 'mixed'] as const).flatMap((style) => [
+      { name: `${style}: command alone → reader`, reps: sizes.reps, warmup: 1, measure: alone(style, n) },
+      { name: `${style}: command alone → /dev/null`, reps: sizes.reps, measure: toDevNull(style, n) },
+      { name: `${style}: command → cat → reader`, reps: sizes.reps, measure: throughCat(style, n) },
+      { name: `${style}: mlrun (embedded)`, reps: sizes.reps, measure: viaMlrun(`${style}, embedded`, style, n, 'embedded') },
+    ]);
     ctx.log('4. metrics, embedded store');
     const localSamples = await interleave(local, ctx.log);
 
@@ -100,7 +123,7 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const totalName = m === n ? passName : `value: mlrun (server, ${m} lines)`;
     const pythonName = `Python client log_batch (server, ${m} points)`;
     const remote: Contender[] = [
-      { name: 'value: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('value', n, 'pipe') },
+      { name: 'value: command alone → reader', reps: sizes.reps, warmup: 1, measure: alone('value', n) },
       { name: passName, reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', n, 'server') },
       ...(totalName === passName ? [] : [{ name: totalName, reps: sizes.serverReps, measure: viaMlrun('value, server', 'value', m, 'server') }]),
       { name: pythonName, reps: sizes.serverReps, measure: viaPython(m) },
@@ -136,8 +159,13 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
       });
     const med = (samples: Map<string, Sample[]>, name: string, field = 'ms') => statOf(samples, name, field).median;
     // Throughput ratio: the same bytes over each one's first-to-last-byte time.
-    const passLocal = (style: string) => med(localSamples, `${style}: command alone → reader`, 'span') / med(localSamples, `${style}: mlrun (embedded)`, 'span');
-    const passServer = med(remoteSamples, 'value: command alone → reader', 'span') / med(remoteSamples, passName, 'span');
+    const spanOf = (samples: Map<string, Sample[]>, name: string) => med(samples, name, 'span');
+    const passOf = (samples: Map<string, Sample[]>, style: string, name: string) => spanOf(samples, `${style}: command alone → reader`) / spanOf(samples, name);
+    const passLocal = (style: string) => passOf(localSamples, style, `${style}: mlrun (embedded)`);
+    const passServer = passOf(remoteSamples, 'value', passName);
+    const passMeasured = (pass: number, samples: Map<string, Sample[]>, style: string, name: string) =>
+      `${pct(pass)} (first to last byte ${fmtMs(spanOf(samples, name))} vs ${fmtMs(spanOf(samples, `${style}: command alone → reader`))}; ` +
+      `through \`cat\` ${pct(passOf(localSamples, style, `${style}: command → cat → reader`))})`;
     const allDelivered = delivered.every((d) => d.counted === d.expected);
     const mlrunRss = Math.max(
       ...['value: mlrun (embedded)', 'mixed: mlrun (embedded)'].map((name) => statOf(localSamples, name, 'rss').max),
@@ -153,9 +181,9 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const keyGrowth = med(keySamples, '10000 keys') / med(keySamples, '1 keys');
 
     const targets: Target[] = [
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: `${pct(passLocal('value'))} (first to last byte ${fmtMs(med(localSamples, 'value: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'value: command alone → reader', 'span'))})`, met: passLocal('value') >= 0.9 },
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: `${pct(passLocal('mixed'))} (first to last byte ${fmtMs(med(localSamples, 'mixed: mlrun (embedded)', 'span'))} vs ${fmtMs(med(localSamples, 'mixed: command alone → reader', 'span'))})`, met: passLocal('mixed') >= 0.9 },
-      { benchmark: '4. Metrics', target: `passthrough ≥ 90% of the command alone (value=, server, ${n} lines)`, measured: `${pct(passServer)} (first to last byte ${fmtMs(med(remoteSamples, passName, 'span'))} vs ${fmtMs(med(remoteSamples, 'value: command alone → reader', 'span'))})`, met: passServer >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: passMeasured(passLocal('value'), localSamples, 'value', 'value: mlrun (embedded)'), met: passLocal('value') >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: passMeasured(passLocal('mixed'), localSamples, 'mixed', 'mixed: mlrun (embedded)'), met: passLocal('mixed') >= 0.9 },
+      { benchmark: '4. Metrics', target: `passthrough ≥ 90% of the command alone (value=, server, ${n} lines)`, measured: passMeasured(passServer, remoteSamples, 'value', passName), met: passServer >= 0.9 },
       { benchmark: '4. Metrics', target: 'every point delivered (counted in the store)', measured: delivered.map((d) => `${d.label}: ${d.counted}/${d.expected}`).join('; '), met: allDelivered },
       { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, totalName))} vs ${fmtMs(med(remoteSamples, pythonName))})`, met: totalVsPython <= 1 },
       { benchmark: '4. Metrics', target: 'mlrun peak RSS ≤ 150 MB', measured: `${mlrunRss.toFixed(0)} MB (max over every mlrun run)`, met: mlrunRss <= 150 },
@@ -166,10 +194,15 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
       body: [
         'The command is `awk` printing one metric line per iteration: `value=<i>`, or a mix of five formats (`loss=<i>`, `acc: <i>.5`,',
         "`{\"lr\": <i>}`, `{'f1': <i>.25}`, `epoch <i> | val_loss=<i>`), one point per line. mlrun runs it with default options",
-        "(`mlrun -v -- awk …`: metric patterns on stdout, the output log kept as an artifact). The harness reads mlrun's stdout and",
-        'notes when the first and the last byte arrive (passthrough throughput: the same bytes over first-to-last-byte time; the time',
-        "before the first byte is mlrun's start-up, benchmark 1) and when mlrun exits (every point delivered; the count is then checked with",
-        "`SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite file). The Python client is `bench/log_batch.py`:",
+        "(`mlrun -v -- awk …`: metric patterns on stdout, the output log kept as an artifact). Each contender's stdout is a pipe read by",
+        '`bench/read_output.py`, which starts the contender itself and reads into one preallocated buffer, so that the reader is not',
+        'the slowest part (a Node reader, one `data` event per 4 KiB the command writes, was: it made the command alone take ~200 ms',
+        'for what it writes to /dev/null in ~110 ms, and hid the cost of what sits between). The reader notes when the first and the',
+        "last byte arrive (passthrough throughput: the same bytes over first-to-last-byte time; the time before the first byte is mlrun's",
+        "start-up, benchmark 1) and when the contender exits (for mlrun: every point delivered; the count is then checked with",
+        "`SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite file). `command → cat → reader` puts `cat` where mlrun",
+        'sits: the least any process passing the output on can cost. `command alone → /dev/null` is the command with nothing reading',
+        "its output (time from spawn to exit). The Python client is `bench/log_batch.py`:",
         '`MlflowClient().log_batch(run_id, metrics=[1000 Metric objects])` in a loop, import time included.',
         '',
         `**Embedded store, ${n} lines**`,
