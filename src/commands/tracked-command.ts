@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
+import { makePipes } from '../process/pipes.ts';
 import { onceOnSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { describeError, Reporter, secretsFrom } from '../report.ts';
@@ -80,6 +81,8 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     ...(spec.tags ?? []),
     ...userTags,
   ];
+  // Made while the run is created (mkfifo is a process of its own).
+  const pipes = makePipes();
   const tracking = await startTracking(
     {
       target,
@@ -102,6 +105,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
 
   const result = await runCommand(argv, {
     env: tracking ? spec.commandEnv(tracking, env) : env,
+    pipes: await pipes,
     ...(tracking && attachSafely(spec, tracking, reporter)),
   });
   if (result.startError) reporter.say(result.startError);

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
+import { closeWriteEnds, readEnd, type CommandPipes } from './pipes.ts';
 import { forwardSignals } from './signals.ts';
 
 export interface RunCommandOptions {
@@ -11,6 +13,8 @@ export interface RunCommandOptions {
   onStderr?: (chunk: Buffer) => void;
   /** Called once the command is running (not when it could not start). */
   onStart?: () => void;
+  /** Pipes for the command's stdout and stderr (pipes.ts); without them, Node's socket pairs. */
+  pipes?: CommandPipes;
 }
 
 export interface CommandResult extends CommandOutcome {
@@ -25,12 +29,18 @@ export interface CommandResult extends CommandOutcome {
  */
 export async function runCommand(argv: string[], options: RunCommandOptions): Promise<CommandResult> {
   const [file, ...args] = argv as [string, ...string[]];
+  const { pipes } = options;
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { env: options.env, stdio: ['inherit', 'pipe', 'pipe'] });
+    child = spawn(file, args, { env: options.env, stdio: pipes ? ['inherit', pipes.stdout.write, pipes.stderr.write] : ['inherit', 'pipe', 'pipe'] });
   } catch (error) {
+    if (pipes) [pipes.stdout.read, pipes.stderr.read].forEach((fd) => fs.closeSync(fd));
     return { ...startFailure(file, (error as NodeJS.ErrnoException).code), interrupted: false };
+  } finally {
+    if (pipes) closeWriteEnds(pipes);
   }
+  const stdout = pipes ? readEnd(pipes.stdout) : child.stdout!;
+  const stderr = pipes ? readEnd(pipes.stderr) : child.stderr!;
   // Should mlrun itself end first (an internal error), its command goes with it. (Node's own spawn,
   // not execa: loading and running execa cost ~10 ms of every stage.)
   const cleanup = () => child.kill();
@@ -42,17 +52,17 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
     child.kill(signal);
   });
   child.once('spawn', () => options.onStart?.());
-  pass(child.stdout!, process.stdout, options.onStdout);
-  pass(child.stderr!, process.stderr, options.onStderr);
+  pass(stdout, process.stdout, options.onStdout);
+  pass(stderr, process.stderr, options.onStderr);
 
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const closed = Promise.all([stdout, stderr].map((stream) => new Promise<void>((resolve) => stream.once('close', () => resolve()))));
   try {
     const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: NodeJS.ErrnoException }>((resolve) => {
       child.on('error', (error) => resolve({ error }));
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     if ('error' in ended) return { ...startFailure(file, ended.error.code), interrupted };
-    await drainOutput(closed, child.stdout!, child.stderr!);
+    await drainOutput(closed, stdout, stderr);
     if (ended.signal) return { exitCode: signalExitCode(ended.signal), signal: ended.signal, interrupted };
     return { exitCode: ended.code ?? 0, interrupted };
   } finally {

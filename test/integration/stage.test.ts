@@ -1,16 +1,17 @@
 // The stage shim end to end, through build/mlrun: the command is untouched, and exactly one run
 // is created, nested and closed right, on a real mlflow server and on the embedded store.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { createParentRun } from '../support/python-setup.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
-import { venvBin } from '../support/paths.ts';
+import { mlrunBinary, venvBin } from '../support/paths.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -208,6 +209,24 @@ describe('the command is untouched', () => {
     assert.equal(result.stdout.toString(), 'line one\nline two');
     assert.equal(result.stderr, 'to-stderr\n');
   });
+
+  // `mlrun -- cmd | head`: once head has gone, the command must end as it would without mlrun
+  // (yes dies of SIGPIPE without a word; Python raises BrokenPipeError), not of a reset socket.
+  const pipelineCases: [string, string[]][] = [
+    ['yes', ['yes']],
+    ['Python', [path.join(venvBin, 'python'), '-c', 'while True: print("x" * 100)']],
+  ];
+  for (const [label, argv] of pipelineCases) {
+    test(`${label} | head: the command ends as in a shell pipeline, same exit code and stderr`, async () => {
+      const script = '"$@" 2>err.txt | head -c 10 > /dev/null; echo "${PIPESTATUS[0]}"; cat err.txt';
+      const pipeline = (prefix: string[]) => spawnSync('bash', ['-c', script, 'bash', ...prefix, ...argv], { cwd, encoding: 'utf8', env: cleanEnv() });
+      const alone = pipeline([]);
+      const wrapped = pipeline([mlrunBinary, '--']);
+      assert.equal(alone.status, 0, alone.stderr);
+      assert.match(alone.stdout, /^(141|1|120)\n/);
+      assert.equal(wrapped.stdout, alone.stdout);
+    });
+  }
 
   test('a line appears as soon as the command prints it, not at exit', async () => {
     let firstAt = 0;
