@@ -1,8 +1,9 @@
 // When waiting output gets matched. Matching lines and writing points take CPU that passing the
 // command's output through needs while it streams: on 2 cores, a thread that started and matched
 // during a burst of a million lines cut passthrough to about 70% of the command alone, and merely
-// starting it to about 84% (BENCHMARKS.md, 4.). So output waits, unmatched, until the command
-// pauses, and at most a second, which keeps points flowing from a command that never pauses.
+// starting it to about 84% (alternating runs, 7 to 9 of each). So output waits, unmatched, until
+// the command pauses, and at most a second, which keeps points flowing from a command that never
+// pauses.
 
 /** A pause this long ends a burst of output. */
 export const QUIET_MS = 50;

@@ -63,8 +63,8 @@ export function readEnd(pipe: Pipe): net.Socket {
   return new net.Socket({ fd: pipe.read, readable: true, writable: false });
 }
 
-/** Closes the command's ends once the command has them (or could not start). */
-export function closeWriteEnds(pipes: CommandPipes): void {
-  fs.closeSync(pipes.stdout.write);
-  fs.closeSync(pipes.stderr.write);
+/** Closes one end of both pipes: the command's once it has them, mlrun's if it could not start. */
+export function closeEnds(pipes: CommandPipes, end: keyof Pipe): void {
+  fs.closeSync(pipes.stdout[end]);
+  fs.closeSync(pipes.stderr[end]);
 }

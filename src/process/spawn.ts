@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
-import { closeWriteEnds, readEnd, type CommandPipes } from './pipes.ts';
+import { closeEnds, readEnd, type CommandPipes } from './pipes.ts';
 import { forwardSignals } from './signals.ts';
 
 export interface RunCommandOptions {
@@ -34,10 +33,10 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
   try {
     child = spawn(file, args, { env: options.env, stdio: pipes ? ['inherit', pipes.stdout.write, pipes.stderr.write] : ['inherit', 'pipe', 'pipe'] });
   } catch (error) {
-    if (pipes) [pipes.stdout.read, pipes.stderr.read].forEach((fd) => fs.closeSync(fd));
+    if (pipes) closeEnds(pipes, 'read');
     return { ...startFailure(file, (error as NodeJS.ErrnoException).code), interrupted: false };
   } finally {
-    if (pipes) closeWriteEnds(pipes);
+    if (pipes) closeEnds(pipes, 'write');
   }
   const stdout = pipes ? readEnd(pipes.stdout) : child.stdout!;
   const stderr = pipes ? readEnd(pipes.stderr) : child.stderr!;
