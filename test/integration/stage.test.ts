@@ -228,6 +228,15 @@ describe('the command is untouched', () => {
     });
   }
 
+  test('without mkfifo on the PATH, the output still passes through (socket pairs instead of pipes)', async () => {
+    const emptyPath = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-no-mkfifo-'));
+    const result = await runMlrun(['--', '/bin/sh', '-c', 'echo out; echo err >&2'], { cwd, env: { PATH: emptyPath } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'out\n');
+    assert.equal(result.stderr, 'err\n');
+    fs.rmSync(emptyPath, { recursive: true });
+  });
+
   test('a line appears as soon as the command prints it, not at exit', async () => {
     let firstAt = 0;
     const started = Date.now();
