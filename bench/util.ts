@@ -39,7 +39,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Measure peak RSS with /usr/bin/time -f %M (KB). */
   rss?: boolean;
-  /** Keep stdout (otherwise it is read and dropped, counting bytes). */
+  /** Keep stdout (otherwise it is read and dropped). */
   keepStdout?: boolean;
   /** Where stdout goes: 'pipe' (read by us, the default) or 'null' (/dev/null). */
   stdout?: 'pipe' | 'null';
@@ -50,11 +50,6 @@ export interface RunOptions {
 export interface RunResult {
   /** wall time from spawn to exit, ms */
   ms: number;
-  /** ms from spawn until the last byte of stdout was read (0 without output) */
-  lastByteMs: number;
-  /** ms from spawn until the first byte of stdout was read */
-  firstByteMs: number;
-  stdoutBytes: number;
   stdout: string;
   stderr: string;
   code: number | null;
@@ -81,14 +76,7 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
     if (typeof stdoutTarget === 'number') fs.closeSync(stdoutTarget);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let bytes = 0;
-    let firstByteMs = 0;
-    let lastByteMs = 0;
     child.stdout?.on('data', (chunk: Buffer) => {
-      const now = performance.now() - started;
-      if (bytes === 0) firstByteMs = now;
-      lastByteMs = now;
-      bytes += chunk.length;
       if (options.keepStdout) out.push(chunk);
     });
     child.stderr!.on('data', (chunk: Buffer) => err.push(chunk));
@@ -97,9 +85,6 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
       const ms = performance.now() - started;
       const result: RunResult = {
         ms,
-        lastByteMs,
-        firstByteMs,
-        stdoutBytes: bytes,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
         code,
