@@ -8,6 +8,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { startMlflowServer } from '../support/mlflow-server.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { repoRoot, venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
@@ -135,7 +136,12 @@ for (const backend of ['server', 'embedded'] as const) {
 
 describe('a server that holds every metric delivery until the command has exited', () => {
   test('200,000 metric lines: the command is never blocked, then all 200,000 points arrive in order', async (t) => {
-    const upstream = new URL(await sharedServerUri());
+    // A server of its own: the shared one has a single worker, and another test file's large
+    // deliveries once kept it from creating this run within mlrun's start budget (4 s), which
+    // sent the run to the offline record.
+    const server = await startMlflowServer();
+    t.after(() => server.stop());
+    const upstream = new URL(server.uri);
     let holding = true;
     const held: (() => void)[] = [];
     const proxy = http.createServer((request, response) => {
