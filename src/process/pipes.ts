@@ -9,7 +9,6 @@
 // time; should it fail, the command gets Node's socket pairs, as before.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -56,11 +55,6 @@ function mkfifo(names: readonly string[]): Promise<void> {
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mkfifo exited with ${code}`))));
   });
-}
-
-/** mlrun's end of a pipe as a stream. */
-export function readEnd(pipe: Pipe): net.Socket {
-  return new net.Socket({ fd: pipe.read, readable: true, writable: false });
 }
 
 /** Closes one end of both pipes: the command's once it has them, mlrun's if it could not start. */

@@ -1,15 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
-import { closeEnds, readEnd, type CommandPipes } from './pipes.ts';
+import { passPipe, passStream, type OnChunk } from './pass-through.ts';
+import { closeEnds, type CommandPipes } from './pipes.ts';
 import { forwardSignals } from './signals.ts';
 
 export interface RunCommandOptions {
   /** The command's whole environment. */
   env: NodeJS.ProcessEnv;
   /** Sees a copy of every stdout chunk, after it was written through. */
-  onStdout?: (chunk: Buffer) => void;
+  onStdout?: OnChunk;
   /** Sees a copy of every stderr chunk, after it was written through. */
-  onStderr?: (chunk: Buffer) => void;
+  onStderr?: OnChunk;
   /** Called once the command is running (not when it could not start). */
   onStart?: () => void;
   /** Pipes for the command's stdout and stderr (pipes.ts); without them, Node's socket pairs. */
@@ -38,8 +40,11 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
   } finally {
     if (pipes) closeEnds(pipes, 'write');
   }
-  const stdout = pipes ? readEnd(pipes.stdout) : child.stdout!;
-  const stderr = pipes ? readEnd(pipes.stderr) : child.stderr!;
+  const toStdout = { fd: 1, stream: process.stdout };
+  const toStderr = { fd: 2, stream: process.stderr };
+  const [stdout, stderr] = pipes
+    ? [passPipe(pipes.stdout.read, toStdout, options.onStdout), passPipe(pipes.stderr.read, toStderr, options.onStderr)]
+    : [passStream(child.stdout as Socket, toStdout, options.onStdout), passStream(child.stderr as Socket, toStderr, options.onStderr)];
   // Should mlrun itself end first (an internal error), its command goes with it. (Node's own spawn,
   // not execa: loading and running execa cost ~10 ms of every stage.)
   const cleanup = () => child.kill();
@@ -51,8 +56,6 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
     child.kill(signal);
   });
   child.once('spawn', () => options.onStart?.());
-  pass(stdout, process.stdout, options.onStdout);
-  pass(stderr, process.stderr, options.onStderr);
 
   const closed = Promise.all([stdout, stderr].map((stream) => new Promise<void>((resolve) => stream.once('close', () => resolve()))));
   try {
@@ -78,31 +81,13 @@ const OUTPUT_GRACE_MS = 500;
  * keep the pipes open long after the command itself is gone; without mlrun nobody would wait for
  * it, so mlrun stops reading after a short grace instead of waiting for it too.
  */
-async function drainOutput(done: PromiseLike<unknown>, ...streams: NodeJS.ReadableStream[]): Promise<void> {
+async function drainOutput(done: PromiseLike<unknown>, ...streams: Socket[]): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), OUTPUT_GRACE_MS)));
   const outcome = await Promise.race([Promise.resolve(done).then(() => 'drained' as const), grace]);
   clearTimeout(timer);
   if (outcome === 'late') {
-    for (const stream of streams) (stream as unknown as { destroy(): void }).destroy();
+    for (const stream of streams) stream.destroy();
     await done;
   }
-}
-
-function pass(from: NodeJS.ReadableStream, to: NodeJS.WriteStream, copy?: (chunk: Buffer) => void): void {
-  // When whoever reads mlrun's output goes away (`mlrun -- cmd | head`), the command must find
-  // its own output closed, as it would without mlrun: stop reading its pipe so its next write
-  // fails (SIGPIPE / EPIPE) instead of mlrun dying of the error.
-  to.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') (from as unknown as { destroy(): void }).destroy();
-  });
-  from.on('data', (chunk: Buffer) => {
-    // Respect a slow reader of mlrun's own output: the command then waits on its pipe, as it
-    // would without mlrun, instead of mlrun buffering without bound.
-    if (!to.write(chunk)) {
-      from.pause();
-      to.once('drain', () => from.resume());
-    }
-    copy?.(chunk);
-  });
 }

@@ -189,6 +189,8 @@ describe('on the embedded store (mlflow.db at the project root)', () => {
   }
 });
 
+const sha = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+
 describe('the command is untouched', () => {
   const cwd = tempProject();
 
@@ -198,9 +200,19 @@ describe('the command is untouched', () => {
     const result = await runMlrun(['--', 'cat', file], { cwd });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.length, 50 * 1024 * 1024);
-    const hash = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
-    assert.equal(hash(result.stdout), hash(fs.readFileSync(file)));
+    assert.equal(sha(result.stdout), sha(fs.readFileSync(file)));
     fs.rmSync(file);
+  });
+
+  test("a reader of mlrun's output that starts late and reads slowly still gets every byte", () => {
+    // mlrun's stdout fills up and mlrun waits for room, then goes on: nothing lost, nothing stuck.
+    const file = path.join(cwd, 'lines.txt');
+    fs.writeFileSync(file, Array.from({ length: 400_000 }, (_, i) => `value=${i}\n`).join(''));
+    const script = '"$@" | { sleep 1; while IFS= read -r line; do printf "%s\\n" "$line"; done; } > out.txt; echo "${PIPESTATUS[0]}"';
+    const result = spawnSync('bash', ['-c', script, 'bash', mlrunBinary, '--', 'cat', file], { cwd, encoding: 'utf8', env: cleanEnv(), timeout: 60_000 });
+    assert.equal(result.signal, null, 'the pipeline did not finish within 60 s');
+    assert.equal(result.stdout, '0\n', result.stderr);
+    assert.equal(sha(fs.readFileSync(path.join(cwd, 'out.txt'))), sha(fs.readFileSync(file)));
   });
 
   test('stdin passes through and stderr stays separate', async () => {
