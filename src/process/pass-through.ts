@@ -30,7 +30,7 @@ export function passPipe(fd: number, to: Destination, onChunk?: OnChunk): net.So
       buffer,
       callback: (length: number) => {
         forward(buffer.subarray(0, length));
-        return true;
+        return true; // forward pauses the socket itself when it must wait
       },
     },
   });
@@ -51,13 +51,15 @@ function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk
   to.stream.on('error', () => from.destroy());
   return (chunk) => {
     const rest = writeNow(to, chunk);
-    if (rest === 'failed') return void from.destroy();
-    // The reader of mlrun's output is slower: the command then waits on its pipe, as it would
-    // without mlrun, instead of mlrun buffering without bound.
-    if (rest > 0 && !to.stream.write(Buffer.copyBytesFrom(chunk, chunk.length - rest))) {
+    if (rest === 'failed') {
+      from.destroy();
+    } else if (rest > 0 && !to.stream.write(Buffer.copyBytesFrom(chunk, chunk.length - rest))) {
+      // The reader of mlrun's output is slower: the command then waits on its pipe, as it would
+      // without mlrun, instead of mlrun buffering without bound.
       from.pause();
       to.stream.once('drain', () => from.resume());
     }
+    // The command printed it, passed on or not: its metric lines count.
     onChunk?.(Buffer.copyBytesFrom(chunk));
   };
 }

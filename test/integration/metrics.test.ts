@@ -1,7 +1,7 @@
 // Metric lines in a command's output become exactly the right MLflow metric points, live, in any
 // language, on a real server and on the embedded store, and the output itself is untouched.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { startMlflowServer } from '../support/mlflow-server.ts';
-import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
-import { repoRoot, venvBin } from '../support/paths.ts';
+import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { mlrunBinary, repoRoot, venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 
@@ -194,6 +194,22 @@ describe('a server that holds every metric delivery until the command has exited
     });
     // In order: the time each point was read never goes backwards.
     for (let i = 1; i < points.length; i++) assert.ok(points[i]!.timestamp >= points[i - 1]!.timestamp);
+  });
+});
+
+describe("once the reader of mlrun's output has gone", () => {
+  test('a metric line the command prints is still recorded', () => {
+    const cwd = tempProject();
+    const uri = `sqlite:///${path.join(cwd, 'mlflow.db')}`;
+    // `true` is gone before the command prints: mlrun cannot pass the line on (EPIPE).
+    const script = '"$@" | true; echo "${PIPESTATUS[0]}"';
+    const command = ['sh', '-c', `${PRINT_ID}; sleep 0.5; echo loss=5`];
+    const result = spawnSync('bash', ['-c', script, 'bash', mlrunBinary, '--', ...command], { cwd, encoding: 'utf8', env: cleanEnv() });
+    assert.equal(result.stdout, '0\n', result.stderr);
+    const runId = /run=(\w+)/.exec(result.stderr)?.[1];
+    assert.ok(runId, result.stderr);
+    const [run] = inspectMlflow(uri, { runIds: [runId], withHistory: true }).runs;
+    assert.deepEqual(historyOf(run!), { loss: [[0, 5]] });
   });
 });
 
