@@ -9,11 +9,8 @@ import net from 'node:net';
 
 const READ_BUFFER_BYTES = 64 * 1024;
 
-/** Where a pipe's output goes: the descriptor, and its stream for what cannot be written at once. */
-export interface Destination {
-  fd: number;
-  stream: NodeJS.WriteStream;
-}
+/** Where a pipe's output goes: process.stdout or process.stderr, written to through its descriptor. */
+export type Destination = NodeJS.WriteStream & { fd: number };
 
 /** Sees a copy of each chunk, after it was written through. */
 export type OnChunk = (chunk: Buffer) => void;
@@ -48,16 +45,16 @@ function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk
   // When whoever reads mlrun's output goes away (`mlrun -- cmd | head`), the command must find
   // its own output closed, as it would without mlrun: stop reading its pipe so its next write
   // fails (SIGPIPE / EPIPE) instead of mlrun failing. The same for any other write error.
-  to.stream.on('error', () => from.destroy());
+  to.on('error', () => from.destroy());
   return (chunk) => {
     const rest = writeNow(to, chunk);
     if (rest === 'failed') {
       from.destroy();
-    } else if (rest > 0 && !to.stream.write(Buffer.copyBytesFrom(chunk, chunk.length - rest))) {
+    } else if (rest > 0 && !to.write(Buffer.copyBytesFrom(chunk, chunk.length - rest))) {
       // The reader of mlrun's output is slower: the command then waits on its pipe, as it would
       // without mlrun, instead of mlrun buffering without bound.
       from.pause();
-      to.stream.once('drain', () => from.resume());
+      to.once('drain', () => from.resume());
     }
     // The command printed it, passed on or not: its metric lines count.
     onChunk?.(Buffer.copyBytesFrom(chunk));
@@ -70,7 +67,7 @@ function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk
  * the stream whenever it still holds some, to keep them in order.
  */
 function writeNow(to: Destination, chunk: Buffer): number | 'failed' {
-  if (to.stream.writableLength > 0) return chunk.length;
+  if (to.writableLength > 0) return chunk.length;
   let written = 0;
   try {
     while (written < chunk.length) written += writeSync(to.fd, chunk, written);

@@ -40,11 +40,9 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
   } finally {
     if (pipes) closeEnds(pipes, 'write');
   }
-  const toStdout = { fd: 1, stream: process.stdout };
-  const toStderr = { fd: 2, stream: process.stderr };
   const [stdout, stderr] = pipes
-    ? [passPipe(pipes.stdout.read, toStdout, options.onStdout), passPipe(pipes.stderr.read, toStderr, options.onStderr)]
-    : [passStream(child.stdout as Socket, toStdout, options.onStdout), passStream(child.stderr as Socket, toStderr, options.onStderr)];
+    ? [passPipe(pipes.stdout.read, process.stdout, options.onStdout), passPipe(pipes.stderr.read, process.stderr, options.onStderr)]
+    : [passStream(child.stdout as Socket, process.stdout, options.onStdout), passStream(child.stderr as Socket, process.stderr, options.onStderr)];
   // Should mlrun itself end first (an internal error), its command goes with it. (Node's own spawn,
   // not execa: loading and running execa cost ~10 ms of every stage.)
   const cleanup = () => child.kill();

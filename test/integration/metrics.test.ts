@@ -23,7 +23,7 @@ function tempProject(): string {
   return dir;
 }
 
-function runIdOf(result: MlrunResult): string {
+function runIdOf(result: Pick<MlrunResult, 'stderr'>): string {
   const id = /run=(\w+)/.exec(result.stderr)?.[1];
   assert.ok(id, `no run id in stderr: ${result.stderr}`);
   return id;
@@ -206,9 +206,7 @@ describe("once the reader of mlrun's output has gone", () => {
     const command = ['sh', '-c', `${PRINT_ID}; sleep 0.5; echo loss=5`];
     const result = spawnSync('bash', ['-c', script, 'bash', mlrunBinary, '--', ...command], { cwd, encoding: 'utf8', env: cleanEnv() });
     assert.equal(result.stdout, '0\n', result.stderr);
-    const runId = /run=(\w+)/.exec(result.stderr)?.[1];
-    assert.ok(runId, result.stderr);
-    const [run] = inspectMlflow(uri, { runIds: [runId], withHistory: true }).runs;
+    const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
     assert.deepEqual(historyOf(run!), { loss: [[0, 5]] });
   });
 });
