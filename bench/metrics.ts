@@ -163,6 +163,7 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const passOf = (samples: Map<string, Sample[]>, style: string, name: string) => spanOf(samples, `${style}: command alone → reader`) / spanOf(samples, name);
     const passLocal = (style: string) => passOf(localSamples, style, `${style}: mlrun (embedded)`);
     const passServer = passOf(remoteSamples, 'value', passName);
+    // `cat` runs only in the embedded-store section: the server row shows that same floor beside it.
     const passMeasured = (pass: number, samples: Map<string, Sample[]>, style: string, name: string) =>
       `${pct(pass)} (first to last byte ${fmtMs(spanOf(samples, name))} vs ${fmtMs(spanOf(samples, `${style}: command alone → reader`))}; ` +
       `through \`cat\` ${pct(passOf(localSamples, style, `${style}: command → cat → reader`))})`;
