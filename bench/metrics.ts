@@ -11,8 +11,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { createExperiment, createRun } from './server.ts';
 import { pct, ratio, table, type BenchContext, type Section, type Target } from './report-types.ts';
 import {
-  benchDir, cleanEnv, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, python, remove, run, runIdFromVerbose, statOf, tempDir,
-  type Contender, type Sample,
+  benchDir, cleanEnv, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, pairedRatio, python, remove, run, runIdFromVerbose, statOf, tempDir,
+  type Contender, type Sample, type Stat,
 } from './util.ts';
 
 const reader = path.join(benchDir, 'read_output.py');
@@ -96,6 +96,9 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
       const { sample, stderr } = await throughReader([mlrunBinary, '-v', '--', ...generator(style, lines)], { cwd: root, env: store === 'server' ? serverEnv : cleanEnv() });
       const counted = countPoints(store === 'server' ? ctx.serverDbPath : localDb, runIdFromVerbose(stderr));
       if (rep >= 0) delivered.push({ label, expected: lines, counted });
+      // The store's writes (hundreds of MB for a million points) would otherwise be flushed to disk
+      // while the next contenders are timed, slowing them and not mlrun.
+      await run('sync', []);
       return sample;
     };
     const viaPython = (lines: number) => async (): Promise<Sample> => {
@@ -158,15 +161,16 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
         ];
       });
     const med = (samples: Map<string, Sample[]>, name: string, field = 'ms') => statOf(samples, name, field).median;
-    // Throughput ratio: the same bytes over each one's first-to-last-byte time.
+    // Throughput ratio: the same bytes over each one's first-to-last-byte time, round by round.
     const spanOf = (samples: Map<string, Sample[]>, name: string) => med(samples, name, 'span');
-    const passOf = (samples: Map<string, Sample[]>, style: string, name: string) => spanOf(samples, `${style}: command alone → reader`) / spanOf(samples, name);
+    const passOf = (samples: Map<string, Sample[]>, style: string, name: string) => pairedRatio(samples, `${style}: command alone → reader`, name, 'span');
     const passLocal = (style: string) => passOf(localSamples, style, `${style}: mlrun (embedded)`);
     const passServer = passOf(remoteSamples, 'value', passName);
     // `cat` runs only in the embedded-store section: the server row shows that same floor beside it.
-    const passMeasured = (pass: number, samples: Map<string, Sample[]>, style: string, name: string) =>
-      `${pct(pass)} (first to last byte ${fmtMs(spanOf(samples, name))} vs ${fmtMs(spanOf(samples, `${style}: command alone → reader`))}; ` +
-      `through \`cat\` ${pct(passOf(localSamples, style, `${style}: command → cat → reader`))})`;
+    const passMeasured = (pass: Stat, samples: Map<string, Sample[]>, style: string, name: string) =>
+      `${pct(pass.median)} (round by round: median of ${pass.n}, ${pct(pass.min)}–${pct(pass.max)}; first to last byte ` +
+      `${fmtMs(spanOf(samples, name))} vs ${fmtMs(spanOf(samples, `${style}: command alone → reader`))}; ` +
+      `through \`cat\` ${pct(passOf(localSamples, style, `${style}: command → cat → reader`).median)})`;
     const allDelivered = delivered.every((d) => d.counted === d.expected);
     const mlrunRss = Math.max(
       ...['value: mlrun (embedded)', 'mixed: mlrun (embedded)'].map((name) => statOf(localSamples, name, 'rss').max),
@@ -182,9 +186,9 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     const keyGrowth = med(keySamples, '10000 keys') / med(keySamples, '1 keys');
 
     const targets: Target[] = [
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: passMeasured(passLocal('value'), localSamples, 'value', 'value: mlrun (embedded)'), met: passLocal('value') >= 0.9 },
-      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: passMeasured(passLocal('mixed'), localSamples, 'mixed', 'mixed: mlrun (embedded)'), met: passLocal('mixed') >= 0.9 },
-      { benchmark: '4. Metrics', target: `passthrough ≥ 90% of the command alone (value=, server, ${n} lines)`, measured: passMeasured(passServer, remoteSamples, 'value', passName), met: passServer >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (value=, embedded)', measured: passMeasured(passLocal('value'), localSamples, 'value', 'value: mlrun (embedded)'), met: passLocal('value').median >= 0.9 },
+      { benchmark: '4. Metrics', target: 'passthrough ≥ 90% of the command alone (mixed, embedded)', measured: passMeasured(passLocal('mixed'), localSamples, 'mixed', 'mixed: mlrun (embedded)'), met: passLocal('mixed').median >= 0.9 },
+      { benchmark: '4. Metrics', target: `passthrough ≥ 90% of the command alone (value=, server, ${n} lines)`, measured: passMeasured(passServer, remoteSamples, 'value', passName), met: passServer.median >= 0.9 },
       { benchmark: '4. Metrics', target: 'every point delivered (counted in the store)', measured: delivered.map((d) => `${d.label}: ${d.counted}/${d.expected}`).join('; '), met: allDelivered },
       { benchmark: '4. Metrics', target: `total time ≤ the Python client's (${m} points, server)`, measured: `${ratio(totalVsPython)} of the Python client's time (${fmtMs(med(remoteSamples, totalName))} vs ${fmtMs(med(remoteSamples, pythonName))})`, met: totalVsPython <= 1 },
       { benchmark: '4. Metrics', target: 'mlrun peak RSS ≤ 150 MB', measured: `${mlrunRss.toFixed(0)} MB (max over every mlrun run)`, met: mlrunRss <= 150 },
@@ -200,9 +204,11 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
         'the slowest part (a Node reader, one `data` event per 4 KiB the command writes, was: it made the command alone take ~200 ms',
         'for what it writes to /dev/null in ~110 ms, and hid the cost of what sits between). The reader notes when the first and the',
         "last byte arrive (passthrough throughput: the same bytes over first-to-last-byte time; the time before the first byte is mlrun's",
-        "start-up, benchmark 1) and when the contender exits (for mlrun: every point delivered; the count is then checked with",
-        "`SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite file). `command → cat → reader` puts `cat` where mlrun",
-        'sits: the least any process passing the output on can cost. `command alone → /dev/null` is the command with nothing reading',
+        'start-up, benchmark 1). The passthrough ratio is taken round by round (the command alone, then mlrun, a second apart) and its',
+        "median reported: the host's slow and fast spells outlast a round. The reader also notes when the contender exits (for mlrun:",
+        "every point delivered; the count is then checked with `SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite",
+        'file, and `sync` flushes the store before the next contender). `command → cat → reader` puts `cat` where mlrun sits: the least',
+        'any process passing the output on can cost. `command alone → /dev/null` is the command with nothing reading',
         "its output (time from spawn to exit). The Python client is `bench/log_batch.py`:",
         '`MlflowClient().log_batch(run_id, metrics=[1000 Metric objects])` in a loop, import time included.',
         '',

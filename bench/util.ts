@@ -151,6 +151,19 @@ export function stat(values: number[]): Stat {
   return { median, min: sorted[0]!, max: sorted[sorted.length - 1]!, n: sorted.length };
 }
 
+/**
+ * The statistic of baseline ÷ contender for one field, one ratio per round both took part in.
+ * This host has slow and fast spells longer than a round (the same command's time varies by 2×
+ * between rounds, far less within one), so a round's two samples share its state and their ratio
+ * varies much less than a ratio of the two medians.
+ */
+export function pairedRatio(samples: Map<string, Sample[]>, baseline: string, contender: string, field = 'ms'): Stat {
+  const base = samples.get(baseline) ?? [];
+  const other = samples.get(contender) ?? [];
+  const ratios = other.slice(0, base.length).map((sample, round) => base[round]![field]! / sample[field]!);
+  return stat(ratios.filter((value) => Number.isFinite(value)));
+}
+
 /** The statistic of one field of a contender's samples. */
 export function statOf(samples: Map<string, Sample[]>, name: string, field = 'ms'): Stat {
   return stat((samples.get(name) ?? []).map((sample) => sample[field]!).filter((value) => value !== undefined && !Number.isNaN(value)));
