@@ -28,7 +28,7 @@ function artifactSizes(quick: boolean, fullSize: boolean): ArtifactSizes {
 
 function metricSizes(quick: boolean, fullSize: boolean): MetricSizes {
   if (quick) return { localLines: 100_000, serverLines: 10_000, keyLines: 20_000, reps: 2, keyReps: 1, serverReps: 1 };
-  return { localLines: 1_000_000, serverLines: fullSize ? 1_000_000 : 100_000, keyLines: 200_000, reps: 7, keyReps: 2, serverReps: 3 };
+  return { localLines: 1_000_000, serverLines: fullSize ? 1_000_000 : 100_000, keyLines: 200_000, reps: 11, keyReps: 2, serverReps: 3 };
 }
 
 const ALL = ['overhead', 'profile', 'pipeline', 'artifacts', 'metrics'] as const;

@@ -130,7 +130,7 @@ export async function interleave(contenders: Contender[], log: (line: string) =>
       if (round >= contender.reps) continue;
       const sample = await contender.measure(round);
       samples.get(contender.name)!.push(sample);
-      log(`  ${contender.name} #${round + 1}: ${fmtMs(sample.ms)}`);
+      log(`  ${contender.name} #${round + 1}: ${fmtMs(sample.ms)}${sample.span === undefined ? '' : ` (first to last byte ${fmtMs(sample.span)})`}`);
     }
   }
   return samples;
