@@ -152,10 +152,10 @@ export function stat(values: number[]): Stat {
 }
 
 /**
- * The statistic of baseline ÷ contender for one field, one ratio per round both took part in.
- * This host has slow and fast spells longer than a round (the same command's time varies by 2×
- * between rounds, far less within one), so a round's two samples share its state and their ratio
- * varies much less than a ratio of the two medians.
+ * The statistic of baseline ÷ contender for one field, one ratio per round both took part in. This
+ * host has slow and fast spells longer than a round (`awk` alone and `awk | cat` slowed down and sped
+ * up together, round by round), which a ratio of two medians mixes and a round's own ratio cancels.
+ * Shorter hiccups remain: one run's per-round ratios ranged from 46% to 194%, hence many rounds.
  */
 export function pairedRatio(samples: Map<string, Sample[]>, baseline: string, contender: string, field = 'ms'): Stat {
   const base = samples.get(baseline) ?? [];
