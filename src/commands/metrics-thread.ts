@@ -1,9 +1,12 @@
 // The main thread's side of the metrics thread. The main thread only forwards the command's
-// output; copies of the chunks go to the thread once per turn of the event loop, moved rather than
-// copied again. When the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait
-// in a file instead of in memory, and the thread reads them back in order: the command is never
-// held up and mlrun's memory stays bounded, whatever the command prints. Chunks can be handed over
-// before the thread is started (`start`, or `finish` at the latest): they wait the same way.
+// output; it copies each chunk into a gathering buffer, which goes to the thread once per turn of
+// the event loop or once it is full. A message therefore holds at most GATHER_BYTES (or one larger
+// chunk): the thread matches a message whole, and a larger one could push its points past the
+// sink's memory cap, after which every later point would go through the sink's spill file. When
+// the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait in a file instead
+// of in memory, and the thread reads them back in order: the command is never held up and mlrun's
+// memory stays bounded, whatever the command prints. Chunks can be handed over before the thread
+// is started (`start`, or `finish` at the latest): they wait the same way.
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../metrics/stream.ts';
@@ -15,7 +18,7 @@ import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metr
 declare const MLRUN_METRICS_THREAD: string | undefined;
 
 const MAX_IN_FLIGHT = 1024 * 1024;
-/** Before the thread starts nobody waits for the chunks: they are gathered into writes this large. */
+/** Before the thread starts nobody waits for the chunks: they are gathered into messages or writes this large. */
 const GATHER_BYTES = 64 * 1024;
 // A small young generation and a capped old one: the thread's garbage (a string per chunk, a
 // point per line) is collected often instead of growing the process by tens of MB. Its live data
@@ -36,8 +39,8 @@ export class MetricsThread {
   readonly #spillPath: string;
   readonly #maxInFlight: number;
   #parts: number[] = [];
-  #chunks: Uint8Array[] = [];
-  #pendingBytes = 0;
+  #gathered = new Uint8Array(GATHER_BYTES);
+  #gatheredBytes = 0;
   #flushScheduled = false;
   #inFlight = 0;
   #spillFd: number | undefined;
@@ -79,11 +82,17 @@ export class MetricsThread {
     this.#flush();
   }
 
+  /** Takes a copy of the chunk: it may be reused once this returns. */
   write(stream: OutputStream, chunk: Uint8Array, time: number): void {
+    if (this.#gatheredBytes + chunk.length > this.#gathered.length) {
+      // Gathered enough: until the thread starts, that is when the gathered chunks go.
+      this.#flush();
+      if (chunk.length > this.#gathered.length) this.#gathered = new Uint8Array(chunk.length);
+    }
     this.#parts.push(STREAMS.indexOf(stream), chunk.length, time);
-    this.#chunks.push(chunk);
-    this.#pendingBytes += chunk.length;
-    if (this.#flushScheduled || (!this.#worker && this.#pendingBytes < GATHER_BYTES)) return;
+    this.#gathered.set(chunk, this.#gatheredBytes);
+    this.#gatheredBytes += chunk.length;
+    if (this.#flushScheduled || !this.#worker) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
   }
@@ -127,26 +136,20 @@ export class MetricsThread {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#chunks.length === 0) return;
+    const length = this.#gatheredBytes;
+    if (length === 0) return;
     const parts = this.#parts;
-    const length = this.#pendingBytes;
-    // A fresh buffer of its own (never a slice of Node's shared pool), so it can be moved.
-    const data = new Uint8Array(length);
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      data.set(chunk, at);
-      at += chunk.length;
-    }
     this.#parts = [];
-    this.#chunks = [];
-    this.#pendingBytes = 0;
+    this.#gatheredBytes = 0;
     if (this.#inFlight + length <= this.#maxInFlight) {
       this.#inFlight += length;
+      // A buffer of its own, so it can be moved; the gathering buffer is used again.
+      const data = this.#gathered.slice(0, length);
       this.#post({ type: 'chunks', parts, data }, [data.buffer]);
     } else {
       this.#spillFd ??= openSync(this.#spillPath, 'w', 0o600);
       const offset = this.#spilledBytes;
-      for (let written = 0; written < length; ) written += writeSync(this.#spillFd, data, written, length - written, offset + written);
+      for (let written = 0; written < length; ) written += writeSync(this.#spillFd, this.#gathered, written, length - written, offset + written);
       this.#spilledBytes += length;
       this.#post({ type: 'spilled', parts, offset, length });
     }

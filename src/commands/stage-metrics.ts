@@ -51,13 +51,14 @@ export class StageMetrics {
     this.#enabled = metricsEnabled(spec.config);
   }
 
+  /** A chunk of the command's output, valid only during the call (see pass-through.ts): what waits is copied. */
   write(stream: OutputStream, chunk: Buffer): void {
     if (!this.#enabled || (this.#spec.from !== 'both' && this.#spec.from !== stream)) return;
     const time = Date.now();
     if (this.#recording) return this.#recording.write(stream, chunk, time);
     if (this.#handoff) this.#handoff.write(stream, chunk, time);
     else {
-      this.#waiting.push({ stream, chunk, time });
+      this.#waiting.push({ stream, chunk: Buffer.copyBytesFrom(chunk), time });
       this.#waitingBytes += chunk.length;
       if (this.#waitingBytes >= HANDOFF_AFTER_BYTES) this.#handoff = this.#takeWaiting(new MetricsThread(this.#threadInit()));
     }

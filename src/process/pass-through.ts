@@ -12,7 +12,10 @@ const READ_BUFFER_BYTES = 64 * 1024;
 /** Where a pipe's output goes: process.stdout or process.stderr, written to through its descriptor. */
 export type Destination = NodeJS.WriteStream & { fd: number };
 
-/** Sees a copy of each chunk, after it was written through. */
+/**
+ * Sees each chunk after it was written through. The bytes are valid only until it returns (the
+ * next read reuses them): whoever keeps some copies them, straight to where they are kept.
+ */
 export type OnChunk = (chunk: Buffer) => void;
 
 /** Reads one of the command's pipes (a descriptor of mlrun's) and passes what it reads through. */
@@ -57,7 +60,7 @@ function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk
       to.once('drain', () => from.resume());
     }
     // The command printed it, passed on or not: its metric lines count.
-    onChunk?.(Buffer.copyBytesFrom(chunk));
+    onChunk?.(chunk);
   };
 }
 

@@ -38,13 +38,18 @@ function storedPoints(dbPath: string, runId: string): { key: string; value: numb
   }
 }
 
-/** Writes `lines` lines `loss=<i> acc=<i>`, 50 per chunk, a turn of the event loop every 10 chunks. */
-async function writeLines(thread: MetricsThread, lines: number): Promise<void> {
-  for (let i = 0; i < lines; i += 50) {
+/**
+ * Writes `lines` lines `loss=<i> acc=<i>`, `perChunk` to a chunk, a turn of the event loop every 10
+ * chunks. Every chunk is read into the same buffer, as mlrun reads the command's pipes: the thread
+ * must copy what it keeps before the next chunk overwrites it.
+ */
+async function writeLines(thread: MetricsThread, lines: number, perChunk = 50): Promise<void> {
+  const buffer = Buffer.alloc(perChunk * 32);
+  for (let i = 0; i < lines; i += perChunk) {
     let text = '';
-    for (let j = i; j < i + 50; j++) text += `loss=${j} acc=${j}\n`;
-    thread.write('stdout', Buffer.from(text), 1_000_000 + i);
-    if ((i / 50) % 10 === 9) await nextTurn();
+    for (let j = i; j < i + perChunk; j++) text += `loss=${j} acc=${j}\n`;
+    thread.write('stdout', buffer.subarray(0, buffer.write(text)), 1_000_000 + i);
+    if ((i / perChunk) % 10 === 9) await nextTurn();
   }
 }
 
@@ -59,8 +64,9 @@ function closedPort(): Promise<number> {
 
 // Output waits on disk when the thread falls behind, and when it is handed over before the thread
 // starts (src/commands/stage-metrics.ts hands a burst over and starts the thread once it paused).
-for (const started of [true, false]) {
-  test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'} is matched whole, in order`, async () => {
+// Chunks of 5,000 lines are larger than the buffer chunks are gathered in.
+for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as const) {
+  test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'}, ${perChunk} lines a chunk, is matched whole, in order`, async () => {
     const { dir, dbPath, runId } = await embeddedRun();
     const spillPath = path.join(dir, 'output.spill');
     const thread = new MetricsThread(
@@ -68,7 +74,7 @@ for (const started of [true, false]) {
       { maxInFlight: 4096 },
     );
     if (started) thread.start();
-    await writeLines(thread, 20_000);
+    await writeLines(thread, 20_000, perChunk);
     const report = await thread.finish(AbortSignal.timeout(120_000));
     assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
     await thread.stop();
@@ -78,7 +84,7 @@ for (const started of [true, false]) {
     assert.equal(points.length, 40_000);
     points.forEach((point, index) => {
       const step = Math.floor(index / 2);
-      assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % 50), step });
+      assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % perChunk), step });
     });
     assert.equal(fs.existsSync(spillPath), false, 'the spill file is removed');
   });
