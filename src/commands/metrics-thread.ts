@@ -1,7 +1,7 @@
 // The main thread's side of the metrics thread. The main thread only forwards the command's
-// output; it copies each chunk into a gathering buffer, which goes to the thread once per turn of
-// the event loop or once it is full. A message therefore holds at most GATHER_BYTES (or one larger
-// chunk): the thread matches a message whole, and a larger one could push its points past the
+// output; its chunks are gathered (chunk-gatherer.ts) and go to the thread once per turn of the
+// event loop or once the gathering buffer is full. A message therefore holds at most GATHER_BYTES
+// (or one larger chunk): the thread matches a message whole, and a larger one could push its points past the
 // sink's memory cap, after which every later point would go through the sink's spill file. When
 // the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait in a file instead
 // of in memory, and the thread reads them back in order: the command is never held up and mlrun's
@@ -10,6 +10,7 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../metrics/stream.ts';
+import { ChunkGatherer } from '../process/chunk-gatherer.ts';
 import type { StoreTarget } from '../tracking/open-store.ts';
 import type { MetricReport } from './metric-recorder.ts';
 import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
@@ -38,9 +39,9 @@ export class MetricsThread {
   #unsent: { message: ToThread; transfer: ArrayBuffer[] }[] = [];
   readonly #spillPath: string;
   readonly #maxInFlight: number;
+  /** Stream, length and read time of each chunk gathered and not sent yet, in order. */
   #parts: number[] = [];
-  #gathered = new Uint8Array(GATHER_BYTES);
-  #gatheredBytes = 0;
+  readonly #gathered = new ChunkGatherer(GATHER_BYTES, (piece) => this.#send(piece));
   #flushScheduled = false;
   #inFlight = 0;
   #spillFd: number | undefined;
@@ -84,14 +85,8 @@ export class MetricsThread {
 
   /** Takes a copy of the chunk: it may be reused once this returns. */
   write(stream: OutputStream, chunk: Uint8Array, time: number): void {
-    if (this.#gatheredBytes + chunk.length > this.#gathered.length) {
-      // Gathered enough: until the thread starts, that is when the gathered chunks go.
-      this.#flush();
-      if (chunk.length > this.#gathered.length) this.#gathered = new Uint8Array(chunk.length);
-    }
     this.#parts.push(STREAMS.indexOf(stream), chunk.length, time);
-    this.#gathered.set(chunk, this.#gatheredBytes);
-    this.#gatheredBytes += chunk.length;
+    this.#gathered.add(chunk);
     if (this.#flushScheduled || !this.#worker) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flush());
@@ -136,23 +131,33 @@ export class MetricsThread {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const length = this.#gatheredBytes;
-    if (length === 0) return;
-    const parts = this.#parts;
-    this.#parts = [];
-    this.#gatheredBytes = 0;
+    this.#gathered.flush();
+  }
+
+  /** Sends a gathered piece, in memory or through the file. */
+  #send(piece: Uint8Array): void {
+    const { length } = piece;
+    const parts = this.#takeParts(length);
     if (this.#inFlight + length <= this.#maxInFlight) {
       this.#inFlight += length;
-      // A buffer of its own, so it can be moved; the gathering buffer is used again.
-      const data = this.#gathered.slice(0, length);
+      // A copy in a buffer of its own, so it can be moved: the piece's is used again. (Not
+      // `slice`: a piece can be a Buffer, whose `slice` is a view of the same memory.)
+      const data = new Uint8Array(piece);
       this.#post({ type: 'chunks', parts, data }, [data.buffer]);
     } else {
       this.#spillFd ??= openSync(this.#spillPath, 'w', 0o600);
       const offset = this.#spilledBytes;
-      for (let written = 0; written < length; ) written += writeSync(this.#spillFd, this.#gathered, written, length - written, offset + written);
+      for (let written = 0; written < length; ) written += writeSync(this.#spillFd, piece, written, length - written, offset + written);
       this.#spilledBytes += length;
       this.#post({ type: 'spilled', parts, offset, length });
     }
+  }
+
+  /** The parts of the oldest chunks, `bytes` in all: a piece always ends where a chunk ends. */
+  #takeParts(bytes: number): number[] {
+    let count = 0;
+    for (let sum = 0; sum < bytes; count += 3) sum += this.#parts[count + 1]!;
+    return this.#parts.splice(0, count);
   }
 
   #closeSpill(): void {

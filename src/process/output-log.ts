@@ -6,13 +6,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ChunkGatherer } from './chunk-gatherer.ts';
 
 const HEAD_BYTES = 2 * 1024 * 1024;
 const TAIL_BYTES = 8 * 1024 * 1024;
-/**
- * Chunks are gathered up to this size before they are written: a command writing 4 KiB at a time
- * would otherwise cost mlrun a system call per chunk, on the thread that passes its output through.
- */
+/** Chunks are gathered up to this size before they are written (see chunk-gatherer.ts). */
 const GATHER_BYTES = 64 * 1024;
 
 export class OutputLog {
@@ -24,8 +22,7 @@ export class OutputLog {
   #ring: { path: string; fd: number } | undefined;
   /** Bytes that went past the head, in all: the ring holds the last `#tailBytes` of them. */
   #tailWritten = 0;
-  readonly #gathered = Buffer.allocUnsafeSlow(GATHER_BYTES);
-  #gatheredBytes = 0;
+  readonly #gathered = new ChunkGatherer(GATHER_BYTES, (piece) => this.#store(piece));
 
   constructor(name: string, limits: { headBytes?: number; tailBytes?: number } = {}) {
     this.path = path.join(os.tmpdir(), `mlrun-${name}-${process.pid}.log`);
@@ -34,17 +31,9 @@ export class OutputLog {
     this.#tailBytes = limits.tailBytes ?? TAIL_BYTES;
   }
 
+  /** A chunk of the output, valid only during the call: what is kept is copied. */
   write(chunk: Uint8Array): void {
-    if (this.#gatheredBytes + chunk.length > GATHER_BYTES) this.#writeGathered();
-    if (chunk.length >= GATHER_BYTES) return this.#store(chunk);
-    this.#gathered.set(chunk, this.#gatheredBytes);
-    this.#gatheredBytes += chunk.length;
-  }
-
-  #writeGathered(): void {
-    if (this.#gatheredBytes === 0) return;
-    this.#store(this.#gathered.subarray(0, this.#gatheredBytes));
-    this.#gatheredBytes = 0;
+    this.#gathered.add(chunk);
   }
 
   #store(chunk: Uint8Array): void {
@@ -69,7 +58,7 @@ export class OutputLog {
 
   /** Writes what was kept of the rest after the head and closes the file; its path stays until `remove`. */
   finish(): void {
-    this.#writeGathered();
+    this.#gathered.flush();
     if (this.#ring) {
       const omitted = this.#tailWritten - this.#tailBytes;
       if (omitted > 0) {

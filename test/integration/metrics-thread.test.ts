@@ -64,15 +64,17 @@ function closedPort(): Promise<number> {
 
 // Output waits on disk when the thread falls behind, and when it is handed over before the thread
 // starts (src/commands/stage-metrics.ts hands a burst over and starts the thread once it paused).
-// Chunks of 5,000 lines are larger than the buffer chunks are gathered in.
+// Chunks of 5,000 lines are larger than the buffer chunks are gathered in: they go on their own,
+// the first two in memory and the rest on disk.
 for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as const) {
-  test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'}, ${perChunk} lines a chunk, is matched whole, in order`, async () => {
+  test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'}, ${perChunk} lines a chunk, is matched whole, in order`, async (t) => {
     const { dir, dbPath, runId } = await embeddedRun();
     const spillPath = path.join(dir, 'output.spill');
     const thread = new MetricsThread(
       { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillPath },
-      { maxInFlight: 4096 },
+      { maxInFlight: perChunk === 50 ? 4096 : 256 * 1024 },
     );
+    t.after(() => thread.stop()); // a failure must not leave the thread running (the test file would hang)
     if (started) thread.start();
     await writeLines(thread, 20_000, perChunk);
     const report = await thread.finish(AbortSignal.timeout(120_000));
