@@ -2,8 +2,6 @@
 // (lines → points) → MetricSink (batches, spill to disk, in order) → store.logBatch. The same
 // recorder runs on mlrun's main thread for small outputs and in the metrics thread for large ones
 // (see stage-metrics.ts); it knows a store, never which thread it is on.
-import os from 'node:os';
-import path from 'node:path';
 import type { MetricConfig } from '../metrics/config.ts';
 import { MetricSink, type SendPoints } from '../metrics/delivery.ts';
 import { MetricStream, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
@@ -31,7 +29,7 @@ export class MetricRecorder {
       send,
       maxBatchPoints: batchPoints,
       // Created only if the store falls behind, and removed once it caught up.
-      spillPath: path.join(os.tmpdir(), `mlrun-${runId}-${process.pid}.spill`),
+      spillName: `mlrun-${runId}-${process.pid}.spill`,
     });
     this.#stream = new MetricStream(config, this.#sink, from);
   }

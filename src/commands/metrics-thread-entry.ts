@@ -1,7 +1,7 @@
 // The metrics thread: matches the command's output and delivers the points with its own
 // connection to the store, so that neither the matching nor the writing ever holds up the main
 // thread, which passes the command's output through (see metrics-thread.ts).
-import { closeSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { readlinkSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileMetricConfig } from '../metrics/config.ts';
@@ -48,7 +48,6 @@ const abort = new AbortController();
 let backlogTaken: (() => void) | undefined;
 let finishing = false;
 let paceTimer: NodeJS.Timeout | undefined;
-let spillFd: number | undefined;
 /** Reused for every read from the spill file: the line splitter copies what it keeps. */
 let spillBuffer = Buffer.alloc(0);
 
@@ -107,7 +106,7 @@ function pump(): void {
 }
 
 function write(message: ChunksMessage): void {
-  const data = message.type === 'chunks' ? message.data : readSpilled(message.offset, message.length);
+  const data = message.type === 'chunks' ? message.data : readSpilled(message.fd, message.offset, message.length);
   let at = 0;
   for (let i = 0; i < message.parts.length; i += 3) {
     const length = message.parts[i + 1]!;
@@ -116,11 +115,10 @@ function write(message: ChunksMessage): void {
   }
 }
 
-function readSpilled(offset: number, length: number): Uint8Array {
-  spillFd ??= openSync(init.spillPath, 'r');
+function readSpilled(fd: number, offset: number, length: number): Uint8Array {
   if (spillBuffer.length < length) spillBuffer = Buffer.allocUnsafeSlow(length);
   const data = spillBuffer.subarray(0, length);
-  for (let read = 0; read < length; ) read += readSync(spillFd, data, read, length - read, offset + read);
+  for (let read = 0; read < length; ) read += readSync(fd, data, read, length - read, offset + read);
   return data;
 }
 
@@ -130,7 +128,6 @@ async function finish(): Promise<void> {
     backlogTaken = resolve;
     pump();
   });
-  if (spillFd !== undefined) closeSync(spillFd);
   const report = await recorder.finish(abort.signal);
   await closeStore(store);
   post({ type: 'finished', report });

@@ -14,17 +14,18 @@ export interface ThreadInit {
   /** The store's metricsPerBatch. */
   metricsPerBatch: number;
   env: NodeJS.ProcessEnv;
-  /** Where output waits on disk while the thread is behind. */
-  spillPath: string;
+  /** The name of the temp file where output waits while the thread is behind (temp-files.ts). */
+  spillName: string;
 }
 
 /**
  * Output chunks, in order, as `parts`: for each chunk its stream (0 stdout, 1 stderr), length in
- * bytes and read time. Their bytes are `data`, or `length` bytes at `offset` in the spill file.
+ * bytes and read time. Their bytes are `data`, or `length` bytes at `offset` in the spill file, read
+ * through the main thread's descriptor `fd` (the file has no name).
  */
 export type ChunksMessage =
   | { type: 'chunks'; parts: number[]; data: Uint8Array }
-  | { type: 'spilled'; parts: number[]; offset: number; length: number };
+  | { type: 'spilled'; parts: number[]; fd: number; offset: number; length: number };
 
 export type ToThread =
   | ChunksMessage

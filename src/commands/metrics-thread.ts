@@ -7,10 +7,11 @@
 // of in memory, and the thread reads them back in order: the command is never held up and mlrun's
 // memory stays bounded, whatever the command prints. Chunks can be handed over before the thread
 // is started (`start`, or `finish` at the latest): they wait the same way.
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../metrics/stream.ts';
 import { ChunkGatherer } from '../process/chunk-gatherer.ts';
+import { openTempFile } from '../process/temp-files.ts';
 import type { StoreTarget } from '../tracking/open-store.ts';
 import type { MetricReport } from './metric-recorder.ts';
 import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
@@ -37,7 +38,7 @@ export class MetricsThread {
   #worker: Worker | undefined;
   /** Messages for the thread until it is started. */
   #unsent: { message: ToThread; transfer: ArrayBuffer[] }[] = [];
-  readonly #spillPath: string;
+  readonly #spillName: string;
   readonly #maxInFlight: number;
   /** Stream, length and read time of each chunk gathered and not sent yet, in order. */
   #parts: number[] = [];
@@ -52,7 +53,7 @@ export class MetricsThread {
 
   constructor(init: ThreadInit, options: MetricsThreadOptions = {}) {
     this.#init = init;
-    this.#spillPath = init.spillPath;
+    this.#spillName = init.spillName;
     this.#maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
   }
 
@@ -106,7 +107,6 @@ export class MetricsThread {
   async finish(signal: AbortSignal): Promise<MetricReport> {
     this.start();
     this.#flush();
-    this.#closeSpill();
     const onAbort = (): void => this.#post({ type: 'abort' });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -114,6 +114,8 @@ export class MetricsThread {
       return answer.report;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      // The thread has read all it was sent: what was spilled is no longer needed.
+      this.#closeSpill();
     }
   }
 
@@ -124,9 +126,8 @@ export class MetricsThread {
   }
 
   async stop(): Promise<void> {
-    this.#closeSpill();
-    rmSync(this.#spillPath, { force: true });
     await this.#worker?.terminate();
+    this.#closeSpill();
   }
 
   #flush(): void {
@@ -145,11 +146,11 @@ export class MetricsThread {
       const data = new Uint8Array(piece);
       this.#post({ type: 'chunks', parts, data }, [data.buffer]);
     } else {
-      this.#spillFd ??= openSync(this.#spillPath, 'w', 0o600);
+      this.#spillFd ??= openTempFile(this.#spillName).fd;
       const offset = this.#spilledBytes;
       for (let written = 0; written < length; ) written += writeSync(this.#spillFd, piece, written, length - written, offset + written);
       this.#spilledBytes += length;
-      this.#post({ type: 'spilled', parts, offset, length });
+      this.#post({ type: 'spilled', parts, fd: this.#spillFd, offset, length });
     }
   }
 

@@ -5,8 +5,6 @@
 // thread would cost more), and one that keeps printing gets the metrics thread, which matches and
 // delivers while the main thread only forwards the output. The thread starts once the output
 // pauses (metrics-pacing.ts): in the middle of a burst its start alone would slow the burst.
-import os from 'node:os';
-import path from 'node:path';
 import type { MetricConfig, MetricConfigOptions } from '../metrics/config.ts';
 import { metricsEnabled, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
@@ -153,7 +151,7 @@ export class StageMetrics {
       runId: run.runId,
       metricsPerBatch: store.metricsPerBatch,
       env,
-      spillPath: path.join(os.tmpdir(), `mlrun-${run.runId}-${process.pid}.output`),
+      spillName: `mlrun-${run.runId}-${process.pid}.output`,
     };
   }
 }

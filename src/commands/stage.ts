@@ -96,7 +96,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
         }
         await uploadFiles(tracking, files, env, reporter, { hurry });
-        outputLog?.remove();
+        outputLog?.close();
         if (experimentParent?.closedByStage) {
           const liveness = watchLiveness(tracking.store);
           await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: liveness.signal })

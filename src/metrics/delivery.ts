@@ -11,8 +11,8 @@ export type SendPoints = (points: Metric[], options: CallOptions) => Promise<voi
 export interface MetricSinkOptions {
   /** Sends one batch; the caller wraps store.logBatch. Should honour `options.signal`. */
   send: SendPoints;
-  /** Where overflow waits, e.g. in a temp dir. Created only when needed, deleted when emptied. */
-  spillPath: string;
+  /** The name of the file where overflow waits (temp-files.ts): created only when needed. */
+  spillName: string;
   /** Points held in memory at most, in-flight batch included. */
   maxInMemory?: number;
   maxBatchPoints?: number;
@@ -82,7 +82,7 @@ export class MetricSink {
 
   constructor(options: MetricSinkOptions) {
     this.send = options.send;
-    this.spill = new SpillFile(options.spillPath);
+    this.spill = new SpillFile(options.spillName);
     this.maxBatchPoints = options.maxBatchPoints ?? MAX_BATCH_POINTS;
     this.maxBatchBytes = options.maxBatchBytes ?? MAX_BATCH_BYTES;
     this.isRetryable = options.isRetryable ?? (() => false);

@@ -1,14 +1,17 @@
 // Points that do not fit in memory while the server is slow wait here, on disk, in order: one JSON
 // array per line, `[key, value, timestamp, step]`, with NaN and ±Infinity as strings (JSON has no
 // spelling for them). Appends are synchronous (a local write of ~1000 points, never a network
-// wait) so that pushing a point never awaits; reading back is asynchronous.
-import { closeSync, ftruncateSync, openSync, read, rmSync, writeSync } from 'node:fs';
+// wait) so that pushing a point never awaits; reading back is asynchronous. The file has no name
+// once open (temp-files.ts): nothing is left behind however mlrun ends.
+import { closeSync, ftruncateSync, read, writeSync } from 'node:fs';
+import { openTempFile } from '../process/temp-files.ts';
 import type { Metric } from '../tracking/store.ts';
 
 const READ_BLOCK = 1 << 20;
 
 export class SpillFile {
-  readonly path: string;
+  /** Its name in the temp folder while it is created. */
+  readonly name: string;
   private fd: number | undefined;
   private writeOffset = 0;
   private readOffset = 0;
@@ -16,8 +19,8 @@ export class SpillFile {
   private reading = false;
   private buffer = Buffer.alloc(0);
 
-  constructor(path: string) {
-    this.path = path;
+  constructor(name: string) {
+    this.name = name;
   }
 
   /** Points written and not yet read back. */
@@ -27,7 +30,7 @@ export class SpillFile {
 
   append(points: readonly Metric[]): void {
     if (points.length === 0) return;
-    this.fd ??= openSync(this.path, 'w+', 0o600);
+    this.fd ??= openTempFile(this.name).fd;
     let text = '';
     for (const point of points) text += `${JSON.stringify([point.key, encode(point.value), point.timestamp, point.step])}\n`;
     const bytes = Buffer.from(text, 'utf8');
@@ -46,7 +49,7 @@ export class SpillFile {
     try {
       let size = Math.min(READ_BLOCK, this.writeOffset - this.readOffset);
       while (points.length === 0) {
-        if (size <= 0) throw new Error(`spill file ${this.path} ends in the middle of a point`);
+        if (size <= 0) throw new Error(`spill file ${this.name} ends in the middle of a point`);
         if (this.buffer.length < size) this.buffer = Buffer.alloc(size);
         const view = this.buffer.subarray(0, await readAt(this.fd, this.buffer, size, this.readOffset));
         let start = 0;
@@ -72,7 +75,7 @@ export class SpillFile {
     }
   }
 
-  /** Closes and deletes the file. */
+  /** Closes the file, which deletes it. */
   remove(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
@@ -80,7 +83,6 @@ export class SpillFile {
     this.readOffset = 0;
     this.writeOffset = 0;
     this.buffer = Buffer.alloc(0);
-    rmSync(this.path, { force: true });
   }
 }
 

@@ -3,10 +3,10 @@
 // the rest only the last TAIL_BYTES are kept, since the end of a log (the final metrics, the
 // traceback) matters most. The tail waits in a second file used as a ring, not in memory: a
 // command printing without end costs mlrun disk pages the system can drop, not its own memory.
+// Both are temp files that vanish with mlrun (temp-files.ts).
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ChunkGatherer } from './chunk-gatherer.ts';
+import { openTempFile } from './temp-files.ts';
 
 const HEAD_BYTES = 2 * 1024 * 1024;
 const TAIL_BYTES = 8 * 1024 * 1024;
@@ -14,19 +14,21 @@ const TAIL_BYTES = 8 * 1024 * 1024;
 const GATHER_BYTES = 64 * 1024;
 
 export class OutputLog {
+  /** Opens the log again (for its upload) until `close`. */
   readonly path: string;
+  readonly #name: string;
   readonly #fd: number;
   readonly #headBytes: number;
   readonly #tailBytes: number;
   #written = 0;
-  #ring: { path: string; fd: number } | undefined;
+  #ring: { fd: number } | undefined;
   /** Bytes that went past the head, in all: the ring holds the last `#tailBytes` of them. */
   #tailWritten = 0;
   readonly #gathered = new ChunkGatherer(GATHER_BYTES, (piece) => this.#store(piece));
 
   constructor(name: string, limits: { headBytes?: number; tailBytes?: number } = {}) {
-    this.path = path.join(os.tmpdir(), `mlrun-${name}-${process.pid}.log`);
-    this.#fd = fs.openSync(this.path, 'w', 0o600);
+    this.#name = `mlrun-${name}-${process.pid}.log`;
+    ({ fd: this.#fd, path: this.path } = openTempFile(this.#name));
     this.#headBytes = limits.headBytes ?? HEAD_BYTES;
     this.#tailBytes = limits.tailBytes ?? TAIL_BYTES;
   }
@@ -56,7 +58,7 @@ export class OutputLog {
     this.#tailWritten += chunk.length;
   }
 
-  /** Writes what was kept of the rest after the head and closes the file; its path stays until `remove`. */
+  /** Writes what was kept of the rest after the head; the log is complete at `path` until `close`. */
   finish(): void {
     this.#gathered.flush();
     if (this.#ring) {
@@ -71,19 +73,17 @@ export class OutputLog {
         this.#copyRing(0, this.#tailWritten);
       }
       fs.closeSync(this.#ring.fd);
-      fs.rmSync(this.#ring.path, { force: true });
       this.#ring = undefined;
     }
+  }
+
+  /** The log is gone once closed. */
+  close(): void {
     fs.closeSync(this.#fd);
   }
 
-  remove(): void {
-    fs.rmSync(this.path, { force: true });
-  }
-
-  #openRing(): { path: string; fd: number } {
-    const ringPath = `${this.path}.tail`;
-    return { path: ringPath, fd: fs.openSync(ringPath, 'w+', 0o600) };
+  #openRing(): { fd: number } {
+    return openTempFile(`${this.#name}.tail`);
   }
 
   #copyRing(from: number, to: number): void {

@@ -9,8 +9,8 @@
 // time; should it fail, the command gets Node's socket pairs, as before.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempFolder } from './temp-files.ts';
 
 export interface Pipe {
   /** mlrun's end. */
@@ -29,7 +29,7 @@ export async function makePipes(): Promise<CommandPipes | undefined> {
   let dir: string | undefined;
   const opened: number[] = [];
   try {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-pipes-'));
+    dir = fs.mkdtempSync(path.join(tempFolder(), 'mlrun-pipes-'));
     const names = [path.join(dir, 'stdout'), path.join(dir, 'stderr')] as const;
     await mkfifo(names);
     const [stdout, stderr] = names.map((name) => {

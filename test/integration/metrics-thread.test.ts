@@ -10,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetricsThread } from '../../src/commands/metrics-thread.ts';
+import { tempFolder } from '../../src/process/temp-files.ts';
 import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
 import type { StoreTarget } from '../../src/tracking/open-store.ts';
 
@@ -68,17 +69,18 @@ function closedPort(): Promise<number> {
 // the first two in memory and the rest on disk.
 for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as const) {
   test(`output that waited on disk ${started ? 'while the thread was behind' : 'before the thread started'}, ${perChunk} lines a chunk, is matched whole, in order`, async (t) => {
-    const { dir, dbPath, runId } = await embeddedRun();
-    const spillPath = path.join(dir, 'output.spill');
+    const { dbPath, runId } = await embeddedRun();
+    const spillName = `mlrun-test-${runId}.output`;
     const thread = new MetricsThread(
-      { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillPath },
+      { config: {}, from: 'stdout', target: { kind: 'sqlite', dbPath }, runId, metricsPerBatch: 5000, env: process.env, spillName },
       { maxInFlight: perChunk === 50 ? 4096 : 256 * 1024 },
     );
     t.after(() => thread.stop()); // a failure must not leave the thread running (the test file would hang)
     if (started) thread.start();
     await writeLines(thread, 20_000, perChunk);
-    const report = await thread.finish(AbortSignal.timeout(120_000));
     assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
+    assert.equal(fs.existsSync(path.join(tempFolder(), spillName)), false, 'the spill file has no name');
+    const report = await thread.finish(AbortSignal.timeout(120_000));
     await thread.stop();
 
     assert.deepEqual(report, { lines: 20_000, points: 40_000, keys: 2, delivered: 40_000, undelivered: 0 });
@@ -88,12 +90,11 @@ for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as co
       const step = Math.floor(index / 2);
       assert.deepEqual(point, { key: index % 2 === 0 ? 'acc' : 'loss', value: step, timestamp: 1_000_000 + step - (step % perChunk), step });
     });
-    assert.equal(fs.existsSync(spillPath), false, 'the spill file is removed');
   });
 }
 
 test('points a lost server never took are handed, in order, to the offline store', async () => {
-  const { dir, dbPath, runId } = await embeddedRun();
+  const { dbPath, runId } = await embeddedRun();
   const server: StoreTarget = { kind: 'rest', uri: `http://127.0.0.1:${await closedPort()}` };
   const thread = new MetricsThread({
     config: {},
@@ -102,7 +103,7 @@ test('points a lost server never took are handed, in order, to the offline store
     runId: 'f'.repeat(32),
     metricsPerBatch: 1000,
     env: { ...process.env, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' },
-    spillPath: path.join(dir, 'output.spill'),
+    spillName: `mlrun-test-${runId}.output`,
   });
   await writeLines(thread, 3000);
   const report = await thread.finish(AbortSignal.timeout(10_000));

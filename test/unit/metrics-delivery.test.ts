@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { MetricSink, type MetricSinkOptions } from '../../src/metrics/delivery.ts';
+import { tempFolder } from '../../src/process/temp-files.ts';
 import type { CallOptions, Metric } from '../../src/tracking/store.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'mlrun-delivery-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 
 function point(n: number, key = `k${n % 20}`): Metric {
@@ -49,7 +46,7 @@ function fakeServer() {
 }
 
 function sink(server: ReturnType<typeof fakeServer>, options: Partial<MetricSinkOptions> = {}): MetricSink {
-  return new MetricSink({ send: (points, callOptions) => server.send(points, callOptions), spillPath: join(dir, `spill-${++files}.ndjson`), ...options });
+  return new MetricSink({ send: (points, callOptions) => server.send(points, callOptions), spillName: `mlrun-unit-${process.pid}-spill-${++files}.ndjson`, ...options });
 }
 
 function assertWithinLimits(batches: Metric[][]): void {
@@ -78,6 +75,7 @@ describe('MetricSink', () => {
     assert.equal(pushed.pushed, total);
     assert.ok(pushed.peakInMemory <= 20_000, `peak ${pushed.peakInMemory}`);
     assert.ok(pushed.spilled >= total - 20_000, `spilled ${pushed.spilled}`);
+    assert.deepEqual(readdirSync(tempFolder()).filter((file) => file.startsWith(`mlrun-unit-${process.pid}-`)), [], 'the spill file has no name');
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(server.calls, 1, 'one request in flight at a time');
     server.release();
@@ -91,7 +89,6 @@ describe('MetricSink', () => {
     assert.equal(stats.undelivered, 0);
     assert.equal(stats.batches, server.batches.length);
     assert.ok(stats.peakInMemory <= 20_000, `peak ${stats.peakInMemory}`);
-    assert.equal(existsSync(join(dir, `spill-${files}.ndjson`)), false, 'spill file removed');
   });
 
   test('batches stay under 1 MB of JSON with long keys', async () => {
@@ -189,7 +186,7 @@ describe('MetricSink', () => {
   test('a spill file that cannot be written: the overflow stays in memory, nothing is lost', async () => {
     const server = fakeServer();
     server.stall();
-    const metrics = new MetricSink({ send: (points, options) => server.send(points, options), spillPath: join(dir, 'missing', 'spill.ndjson'), maxInMemory: 1000 });
+    const metrics = new MetricSink({ send: (points, options) => server.send(points, options), spillName: 'missing-folder/spill.ndjson', maxInMemory: 1000 });
     for (let n = 0; n < 5000; n++) metrics.push(point(n));
     assert.equal((metrics.stats().spillError as NodeJS.ErrnoException).code, 'ENOENT');
     server.release();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 import { OutputLog } from '../../src/process/output-log.ts';
+import { tempFolder } from '../../src/process/temp-files.ts';
 
 /** The log of `chunks` written with a 10-byte head and a 16-byte tail. */
 function logOf(chunks: string[]): string {
@@ -9,12 +10,22 @@ function logOf(chunks: string[]): string {
   try {
     for (const chunk of chunks) log.write(Buffer.from(chunk));
     log.finish();
-    assert.equal(fs.existsSync(`${log.path}.tail`), false, 'the ring file is removed');
     return fs.readFileSync(log.path, 'utf8');
   } finally {
-    log.remove();
+    log.close();
   }
 }
+
+test('the log and its ring have no name in the temp folder, and are gone once closed', () => {
+  const name = `unit-${process.hrtime.bigint()}`;
+  const log = new OutputLog(name, { headBytes: 10, tailBytes: 16 });
+  log.write(Buffer.from('0123456789 and the tail, written to the ring'));
+  log.finish();
+  assert.deepEqual(fs.readdirSync(tempFolder()).filter((file) => file.includes(name)), []);
+  assert.equal(fs.readFileSync(log.path, 'utf8'), '0123456789\n[mlrun: 18 bytes of output omitted here]\ntten to the ring');
+  log.close();
+  assert.throws(() => fs.readFileSync(log.path), { code: 'ENOENT' });
+});
 
 test('output within head and tail is kept whole, in order', () => {
   assert.equal(logOf(['0123456', '789abcdef', 'ghijklmnop']), '0123456789abcdefghijklmnop');
@@ -53,6 +64,6 @@ test('many small chunks and some over 64 KiB, gathered into fewer writes: the sa
     ]);
     assert.ok(fs.readFileSync(log.path).equals(expected));
   } finally {
-    log.remove();
+    log.close();
   }
 });
