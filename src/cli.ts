@@ -2,6 +2,7 @@
 // commands/. Usage errors exit 2 before any command starts.
 import { Command, CommanderError } from 'commander';
 import { USAGE_EXIT_CODE, UsageError } from './config/usage-error.ts';
+import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
 import { VERSION } from './version.ts';
 
 const EXAMPLES = `
@@ -77,6 +78,12 @@ export async function main(argv: string[]): Promise<number> {
       const { syncCommand } = await import('./commands/sync.ts');
       exitCode = await syncCommand(options);
     });
+
+  // Not for users: passes on what a process the command left behind still writes (process/relay.ts).
+  program
+    .command(RELAY_COMMAND, { hidden: true })
+    .argument('<streams...>')
+    .action((streams: string[]) => relayOutput(streams));
 
   try {
     await program.parseAsync(own, { from: 'user' });

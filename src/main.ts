@@ -5,12 +5,9 @@ import { main } from './cli.ts';
 // about what a bundled library calls (axios's url.parse) are not for the user.
 (process as { noDeprecation?: boolean }).noDeprecation = true;
 
-// `mlrun --help | head -2`: a reader that leaves early is not an error of mlrun's.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
-}
+// `mlrun --help | head -2`, a full disk under `mlrun ... 2> log`: mlrun's own words that cannot be
+// written are lost, and mlrun goes on (the command's output has its own handling, pass-through.ts).
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 
 main(process.argv.slice(2)).then(
   (code) => exit(code),

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
+import { workingFolder } from '../config/working-folder.ts';
 import { makePipes } from '../process/pipes.ts';
 import { onceOnSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
@@ -61,7 +62,7 @@ export interface CommandSpec {
  */
 export async function runTrackedCommand(argv: string[], options: RunOptions, prepare: (session: Session) => CommandSpec): Promise<number> {
   const env = process.env;
-  const cwd = process.cwd();
+  const cwd = workingFolder();
   const reporter = new Reporter({ verbose: options.verbose, secrets: secretsFrom(env) });
   const userTags = parseTags(options.tag ?? []);
   const projectRoot = findProjectRoot(cwd, env);
@@ -109,6 +110,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     ...(tracking && attachSafely(spec, tracking, reporter)),
   });
   if (result.startError) reporter.say(result.startError);
+  if (result.writeError) reporter.say(`cannot write the command's ${result.writeError.stream} (${result.writeError.message}): the stage fails`);
 
   if (tracking) {
     // A signal now (the user's second Ctrl-C, a scheduler's second SIGTERM) means: stop waiting
@@ -126,6 +128,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     });
     const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
+    if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
     stopListening();
     reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);

@@ -8,6 +8,16 @@ export interface CommandOutcome {
   signal?: string;
   /** Why the command could not start (already phrased for the user), if it did not. */
   startError?: string;
+  /** Passing the command's output on failed (its reader's disk is full, say). */
+  writeError?: WriteError;
+}
+
+export interface WriteError {
+  stream: 'stdout' | 'stderr';
+  /** ENOSPC, EIO, ... */
+  code: string;
+  /** Node's message, e.g. `ENOSPC: no space left on device` */
+  message: string;
 }
 
 export const NOT_FOUND = 127;
@@ -16,6 +26,17 @@ export const NOT_EXECUTABLE = 126;
 export function signalExitCode(signal: string): number {
   const number = os.constants.signals[signal as keyof typeof os.constants.signals];
   return 128 + (number ?? 0);
+}
+
+/**
+ * The command's output could not be passed on: the stage fails, as the command would have at its
+ * own write without mlrun. A command that exited 0, or died of the SIGPIPE it got when mlrun
+ * stopped reading its pipe (141, also as a shell reports it), exits 1 as programs do after a
+ * failed write.
+ */
+export function failedWrite(outcome: CommandOutcome, writeError: WriteError): CommandOutcome {
+  if (outcome.exitCode === 0 || outcome.exitCode === signalExitCode('SIGPIPE')) return { exitCode: 1, writeError };
+  return { ...outcome, writeError };
 }
 
 /** The shell's conventions for a command that could not be started. */

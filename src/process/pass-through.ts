@@ -18,8 +18,11 @@ export type Destination = NodeJS.WriteStream & { fd: number };
  */
 export type OnChunk = (chunk: Buffer) => void;
 
+/** Told when passing output on failed for a reason other than the reader going away (ENOSPC, EIO). */
+export type OnWriteError = (error: NodeJS.ErrnoException) => void;
+
 /** Reads one of the command's pipes (a descriptor of mlrun's) and passes what it reads through. */
-export function passPipe(fd: number, to: Destination, onChunk?: OnChunk): net.Socket {
+export function passPipe(fd: number, to: Destination, onChunk?: OnChunk, onWriteError?: OnWriteError): net.Socket {
   const buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   const from: net.Socket = new net.Socket({
     fd,
@@ -34,25 +37,30 @@ export function passPipe(fd: number, to: Destination, onChunk?: OnChunk): net.So
       },
     },
   });
-  const forward = forwarder(from, to, onChunk);
+  const forward = forwarder(from, to, onChunk, onWriteError);
   return from;
 }
 
 /** Passes a stream's chunks through (Node's socket pairs, when the command has no pipes). */
-export function passStream(from: net.Socket, to: Destination, onChunk?: OnChunk): net.Socket {
-  from.on('data', forwarder(from, to, onChunk));
+export function passStream(from: net.Socket, to: Destination, onChunk?: OnChunk, onWriteError?: OnWriteError): net.Socket {
+  from.on('data', forwarder(from, to, onChunk, onWriteError));
   return from;
 }
 
-function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk: Buffer) => void {
+function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk, onWriteError?: OnWriteError): (chunk: Buffer) => void {
   // When whoever reads mlrun's output goes away (`mlrun -- cmd | head`), the command must find
   // its own output closed, as it would without mlrun: stop reading its pipe so its next write
-  // fails (SIGPIPE / EPIPE) instead of mlrun failing. The same for any other write error.
-  to.on('error', () => from.destroy());
+  // fails (SIGPIPE / EPIPE) instead of mlrun failing. Any other write error (a full disk) also
+  // stops the command at its next write, and is told, since the command itself never sees it.
+  const failed = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') onWriteError?.(error);
+    from.destroy();
+  };
+  to.on('error', failed);
   return (chunk) => {
     const rest = writeNow(to, chunk);
-    if (rest === 'failed') {
-      from.destroy();
+    if (typeof rest !== 'number') {
+      failed(rest);
     } else if (rest > 0 && !to.write(Buffer.copyBytesFrom(chunk, chunk.length - rest))) {
       // The reader of mlrun's output is slower: the command then waits on its pipe, as it would
       // without mlrun, instead of mlrun buffering without bound.
@@ -65,17 +73,18 @@ function forwarder(from: net.Socket, to: Destination, onChunk?: OnChunk): (chunk
 }
 
 /**
- * Writes what it can without waiting; returns how many bytes are left for the stream. Node makes
- * mlrun's stdout non-blocking when it is a pipe, so a full pipe answers EAGAIN. Bytes go through
- * the stream whenever it still holds some, to keep them in order.
+ * Writes what it can without waiting; returns how many bytes are left for the stream, or the
+ * error. Node makes mlrun's stdout non-blocking when it is a pipe, so a full pipe answers EAGAIN.
+ * Bytes go through the stream whenever it still holds some, to keep them in order.
  */
-function writeNow(to: Destination, chunk: Buffer): number | 'failed' {
+function writeNow(to: Destination, chunk: Buffer): number | NodeJS.ErrnoException {
   if (to.writableLength > 0) return chunk.length;
   let written = 0;
   try {
     while (written < chunk.length) written += writeSync(to.fd, chunk, written);
     return 0;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EAGAIN' ? chunk.length - written : 'failed';
+    const failure = error as NodeJS.ErrnoException;
+    return failure.code === 'EAGAIN' ? chunk.length - written : failure;
   }
 }

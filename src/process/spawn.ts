@@ -1,19 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
+import { closedAtStart, closedStandIn } from './closed-stdio.ts';
+import { failedWrite, signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
 import { passPipe, passStream, type OnChunk } from './pass-through.ts';
 import { closeEnds, type CommandPipes } from './pipes.ts';
+import { startRelay, type RelayedStream } from './relay.ts';
 import { forwardSignals } from './signals.ts';
 
 export interface RunCommandOptions {
   /** The command's whole environment. */
   env: NodeJS.ProcessEnv;
-  /** Sees a copy of every stdout chunk, after it was written through. */
+  /** Sees every stdout chunk, after it was written through. */
   onStdout?: OnChunk;
-  /** Sees a copy of every stderr chunk, after it was written through. */
+  /** Sees every stderr chunk, after it was written through. */
   onStderr?: OnChunk;
-  /** Called once the command is running (not when it could not start). */
-  onStart?: () => void;
   /** Pipes for the command's stdout and stderr (pipes.ts); without them, Node's socket pairs. */
   pipes?: CommandPipes;
 }
@@ -26,23 +27,31 @@ export interface CommandResult extends CommandOutcome {
 /**
  * Runs argv directly (no shell) with mlrun's stdin, cwd and the given environment. Its stdout and
  * stderr go through mlrun byte for byte, chunk by chunk as they arrive, so nothing waits for a
- * newline or for the end; the copies handed to onStdout/onStderr feed metrics and the output log.
+ * newline or for the end; onStdout/onStderr see each chunk, for metrics and the output log.
  */
 export async function runCommand(argv: string[], options: RunCommandOptions): Promise<CommandResult> {
   const [file, ...args] = argv as [string, ...string[]];
   const { pipes } = options;
+  // A stream closed when mlrun started stays closed for the command (closed-stdio.ts).
+  const standIns = [1, 2].map((fd) => (closedAtStart(fd) ? closedStandIn() : undefined));
+  const [outTarget, errTarget] = pipes ? [pipes.stdout.write, pipes.stderr.write] : ['pipe' as const, 'pipe' as const];
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { env: options.env, stdio: pipes ? ['inherit', pipes.stdout.write, pipes.stderr.write] : ['inherit', 'pipe', 'pipe'] });
+    child = spawn(file, args, { env: options.env, stdio: ['inherit', standIns[0] ?? outTarget, standIns[1] ?? errTarget] });
   } catch (error) {
     if (pipes) closeEnds(pipes, 'read');
     return { ...startFailure(file, (error as NodeJS.ErrnoException).code), interrupted: false };
   } finally {
     if (pipes) closeEnds(pipes, 'write');
+    for (const fd of standIns) if (fd !== undefined) fs.closeSync(fd);
   }
+  let writeError: CommandOutcome['writeError'];
+  const failed = (stream: RelayedStream) => (error: NodeJS.ErrnoException) => {
+    writeError ??= { stream, code: error.code ?? 'EIO', message: error.message.replace(/, write$/, '') };
+  };
   const [stdout, stderr] = pipes
-    ? [passPipe(pipes.stdout.read, process.stdout, options.onStdout), passPipe(pipes.stderr.read, process.stderr, options.onStderr)]
-    : [passStream(child.stdout as Socket, process.stdout, options.onStdout), passStream(child.stderr as Socket, process.stderr, options.onStderr)];
+    ? [passPipe(pipes.stdout.read, process.stdout, options.onStdout, failed('stdout')), passPipe(pipes.stderr.read, process.stderr, options.onStderr, failed('stderr'))]
+    : [passStream(child.stdout as Socket, process.stdout, options.onStdout, failed('stdout')), passStream(child.stderr as Socket, process.stderr, options.onStderr, failed('stderr'))];
   // Should mlrun itself end first (an internal error), its command goes with it. (Node's own spawn,
   // not execa: loading and running execa cost ~10 ms of every stage.)
   const cleanup = () => child.kill();
@@ -53,7 +62,6 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
     interrupted = true;
     child.kill(signal);
   });
-  child.once('spawn', () => options.onStart?.());
 
   const closed = Promise.all([stdout, stderr].map((stream) => new Promise<void>((resolve) => stream.once('close', () => resolve()))));
   try {
@@ -62,9 +70,12 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });
     if ('error' in ended) return { ...startFailure(file, ended.error.code), interrupted };
-    await drainOutput(closed, stdout, stderr);
-    if (ended.signal) return { exitCode: signalExitCode(ended.signal), signal: ended.signal, interrupted };
-    return { exitCode: ended.code ?? 0, interrupted };
+    await drainOutput(closed, [
+      { stream: 'stdout', socket: stdout, fd: pipes?.stdout.read },
+      { stream: 'stderr', socket: stderr, fd: pipes?.stderr.read },
+    ]);
+    const outcome: CommandOutcome = ended.signal ? { exitCode: signalExitCode(ended.signal), signal: ended.signal } : { exitCode: ended.code ?? 0 };
+    return { ...(writeError ? failedWrite(outcome, writeError) : outcome), interrupted };
   } finally {
     stopForwarding();
     process.off('exit', cleanup);
@@ -74,18 +85,31 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
 /** How long to keep reading output after the command exited, while a process it left behind holds its pipes. */
 const OUTPUT_GRACE_MS = 500;
 
+interface Output {
+  stream: RelayedStream;
+  socket: Socket;
+  /** mlrun's end of its own pipe, which a relay can take over (not a socket pair's). */
+  fd: number | undefined;
+}
+
 /**
  * Waits for the rest of the output. A background process the command started (`sleep 30 &`) may
  * keep the pipes open long after the command itself is gone; without mlrun nobody would wait for
- * it, so mlrun stops reading after a short grace instead of waiting for it too.
+ * it, so after a short grace mlrun hands its pipes to a relay (relay.ts) and stops reading. Node's
+ * socket pairs cannot be handed over: they are closed, as the process's next write then finds.
  */
-async function drainOutput(done: PromiseLike<unknown>, ...streams: Socket[]): Promise<void> {
+async function drainOutput(done: Promise<unknown>, outputs: Output[]): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), OUTPUT_GRACE_MS)));
-  const outcome = await Promise.race([Promise.resolve(done).then(() => 'drained' as const), grace]);
+  const outcome = await Promise.race([done.then(() => 'drained' as const), grace]);
   clearTimeout(timer);
-  if (outcome === 'late') {
-    for (const stream of streams) stream.destroy();
-    await done;
-  }
+  if (outcome === 'drained') return;
+  const open = outputs.filter((output) => !output.socket.closed);
+  const relayed = open.flatMap(({ stream, socket, fd }) => (fd === undefined ? [] : [{ stream, socket, fd }]));
+  for (const { socket } of relayed) socket.pause();
+  // What mlrun read goes out before anything the relay reads.
+  await Promise.all([process.stdout, process.stderr].map((to) => (to.writableLength > 0 ? new Promise((resolve) => to.once('drain', resolve)) : undefined)));
+  if (relayed.length > 0) startRelay(relayed);
+  for (const { socket } of open) socket.destroy();
+  await done;
 }
