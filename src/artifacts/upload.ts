@@ -2,6 +2,7 @@
 // throws: every problem comes back as one line (without the `mlrun:` prefix) and the other files
 // still go.
 import fs from 'node:fs/promises';
+import { workingFolder } from '../config/working-folder.ts';
 import { describeError } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import type { ArtifactFile } from './collect.ts';
@@ -25,7 +26,7 @@ export interface UploadRequest {
   onProgress?: (progress: UploadProgress) => void;
   /** files in flight at once */
   concurrency?: number;
-  /** resolves a relative local artifact location; default process.cwd() */
+  /** resolves a relative local artifact location; default the working folder */
   cwd?: string;
 }
 
@@ -49,7 +50,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [] };
   if (files.length === 0) return result;
 
-  const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? process.cwd());
+  const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? workingFolder());
   if (destination.kind === 'unsupported') {
     result.failures.push(`${destination.reason}: ${plural(files.length, 'file')} not uploaded`);
     return result;

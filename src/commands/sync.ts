@@ -9,6 +9,7 @@ import { artifactDestination } from '../artifacts/destination.ts';
 import { uploadWatched } from '../artifacts/watched-upload.ts';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
+import { workingFolder } from '../config/working-folder.ts';
 import { describeError, Reporter, secretsFrom } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { openStore } from '../tracking/open-store.ts';
@@ -38,7 +39,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   if (uri !== undefined && !/^https?:\/\//i.test(uri)) {
     throw new UsageError(`mlrun sync delivers to an MLflow server: the tracking URI ${redactUri(uri)} is not http:// or https://`);
   }
-  const projectRoot = findProjectRoot(process.cwd(), env);
+  const projectRoot = findProjectRoot(workingFolder(), env);
   const record = OfflineRecord.open(path.join(projectRoot, OFFLINE_DB));
   if (!record) {
     reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}`);

@@ -7,7 +7,13 @@ import { DvcError } from './errors.ts';
 
 /** A path as the user would type it: relative to the current directory when inside it. */
 export function shownPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return file; // the current folder was deleted
+  }
+  const rel = path.relative(cwd, file);
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 

@@ -1,5 +1,6 @@
 // Runs the built executable, build/mlrun, the way a user or DVC would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { mlrunBinary } from './paths.ts';
 
 export interface MlrunResult {
@@ -15,6 +16,8 @@ export interface MlrunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
   input?: string | Buffer;
+  /** A descriptor to give mlrun as its stdout (a file, /dev/full) instead of a pipe the test reads. */
+  stdout?: number;
   /** Called once mlrun is running, e.g. to send it a signal. */
   onSpawn?: (child: ChildProcess) => void;
   onStdout?: (chunk: Buffer) => void;
@@ -38,11 +41,11 @@ export function runMlrun(args: string[], options: MlrunOptions = {}): Promise<Ml
     const child = spawn(mlrunBinary, args, {
       cwd: options.cwd,
       env: cleanEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+      stdio: ['pipe', options.stdout ?? 'pipe', 'pipe'],
+    }) as ChildProcessByStdio<Writable, Readable | null, Readable>;
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdout.push(chunk);
       options.onStdout?.(chunk);
     });

@@ -1,0 +1,146 @@
+// What the stage's surroundings do to it, through build/mlrun on the embedded store read back by the
+// MLflow Python client: where its output goes (a full disk, a closed descriptor), a process it
+// leaves behind, a working folder deleted under it, a TMPDIR that is gone, and a kill of mlrun.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { mlrunBinary, repoRoot } from '../support/paths.ts';
+import { runIdOf, tempProject } from '../support/project.ts';
+import { inspectMlflow, type PyAnswer, type PyRun } from '../support/python.ts';
+
+const PRINT_RUN_ID = 'echo "run=$MLFLOW_RUN_ID" >&2';
+const ticker = path.join(repoRoot, 'test', 'fixtures', 'reliability', 'ticker.mjs');
+
+/** Runs `script` in a shell whose "$@" is `build/mlrun -- sh -c stage`, the way a user's shell line would. */
+function throughShell(cwd: string, script: string, stage: string, env: Record<string, string> = {}): MlrunResult {
+  const ran = spawnSync('sh', ['-c', script, 'sh', mlrunBinary, '--', 'sh', '-c', stage], { cwd, env: cleanEnv(env) });
+  const stderr = ran.stderr.toString();
+  return { code: ran.status, signal: ran.signal, stdout: ran.stdout, stderr, messages: stderr.split('\n').filter((line) => line.startsWith('mlrun:')) };
+}
+
+function runIn(answer: PyAnswer, id: string): PyRun {
+  const run = answer.runs.find((r) => r.info.run_id === id);
+  assert.ok(run, `run ${id} not found`);
+  return run;
+}
+
+describe("the command's output cannot be written", () => {
+  const project = tempProject('surroundings-output');
+  const results: Record<'seq' | 'python' | 'closed', MlrunResult> = {} as never;
+  let answer: PyAnswer;
+
+  before(async () => {
+    const full = fs.openSync('/dev/full', 'w');
+    try {
+      results.seq = await runMlrun(['--', 'sh', '-c', `${PRINT_RUN_ID}; seq 1 100000`], { cwd: project, stdout: full });
+      // Python writes its 100 bytes into mlrun's pipe and exits 0: only mlrun sees the full disk.
+      results.python = await runMlrun(['--', 'sh', '-c', `${PRINT_RUN_ID}; exec python3 -c "print('x' * 100)"`], { cwd: project, stdout: full });
+    } finally {
+      fs.closeSync(full);
+    }
+    results.closed = throughShell(project, 'exec "$@" >&-', `${PRINT_RUN_ID}; seq 1 3`);
+    answer = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { runIds: Object.values(results).map(runIdOf) });
+  });
+
+  for (const name of ['seq', 'python'] as const) {
+    test(`stdout on a full disk (${name}): one line naming the error, exit 1, the run FAILED`, () => {
+      const result = results[name];
+      assert.equal(result.code, 1, result.stderr);
+      assert.deepEqual(result.messages, ["mlrun: cannot write the command's stdout (ENOSPC: no space left on device): the stage fails"]);
+      const run = runIn(answer, runIdOf(result));
+      assert.equal(run.info.status, 'FAILED');
+      assert.equal(run.tags['mlrun.exit_code'], '1');
+      assert.equal(run.tags['mlrun.output_error'], 'stdout: ENOSPC');
+    });
+  }
+
+  test('stdout closed (>&-): the command gets EBADF itself, as without mlrun', () => {
+    const { closed } = results;
+    assert.equal(closed.code, 1, closed.stderr);
+    assert.match(closed.stderr, /^seq: write error: Bad file descriptor$/m);
+    assert.deepEqual(closed.messages, []);
+    const run = runIn(answer, runIdOf(closed));
+    assert.equal(run.info.status, 'FAILED');
+    assert.equal(run.tags['mlrun.exit_code'], '1');
+    assert.equal(run.tags['mlrun.output_error'], undefined);
+  });
+});
+
+test('a background job the command leaves behind lives on, and its output still reaches the reader', async () => {
+  const project = tempProject('surroundings-background');
+  const late = path.join(project, 'late.txt');
+  const child = spawn(mlrunBinary, ['--', 'sh', '-c', `${PRINT_RUN_ID}; (sleep 2; echo late > late.txt; echo late-out; echo late-err >&2) & echo done`], {
+    cwd: project,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // The pipes close once the job, which holds them through the relay, is done.
+  const closed = new Promise((resolve) => child.once('close', resolve));
+  const exited = await new Promise<{ code: number | null; lateExisted: boolean }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, lateExisted: fs.existsSync(late) })),
+  );
+  await closed;
+
+  assert.deepEqual(exited, { code: 0, lateExisted: false }, 'mlrun exits with the command, before the job is done');
+  assert.equal(fs.readFileSync(late, 'utf8'), 'late\n');
+  assert.equal(Buffer.concat(stdout).toString(), 'done\nlate-out\n');
+  const errors = Buffer.concat(stderr).toString();
+  assert.deepEqual(errors.split('\n').filter((line) => !line.startsWith('run=')), ['late-err', '']);
+  const runId = runIdOf({ stdout: Buffer.alloc(0), stderr: errors });
+  assert.equal(runIn(inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { runIds: [runId] }), runId).info.status, 'FINISHED');
+});
+
+describe('the working folder and TMPDIR', () => {
+  const project = tempProject('surroundings-folders');
+  fs.mkdirSync(path.join(project, 'work'));
+  const stage = `${PRINT_RUN_ID}; echo loss=0.5`;
+  let deleted: MlrunResult;
+  let noTmp: MlrunResult;
+  let answer: PyAnswer;
+
+  before(async () => {
+    deleted = throughShell(project, 'cd work && rmdir "$PWD" && exec "$@"', stage);
+    noTmp = await runMlrun(['--', 'sh', '-c', stage], { cwd: project, env: { TMPDIR: path.join(project, 'no-such-folder') } });
+    answer = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { runIds: [runIdOf(deleted), runIdOf(noTmp)], withHistory: true, withArtifacts: true });
+  });
+
+  for (const [label, result] of [['a working folder deleted before mlrun started', () => deleted], ['TMPDIR naming a folder that does not exist', () => noTmp]] as const) {
+    test(`${label}: the command runs, and its metrics and output log are recorded`, () => {
+      assert.equal(result().code, 0, result().stderr);
+      assert.equal(result().stdout.toString(), 'loss=0.5\n');
+      assert.deepEqual(result().messages, []);
+      const run = runIn(answer, runIdOf(result()));
+      assert.equal(run.info.status, 'FINISHED');
+      assert.deepEqual(run.history.loss?.map((point) => [point.step, point.value]), [[0, 0.5]]);
+      assert.deepEqual(run.artifacts, ['mlrun/output.log']);
+    });
+  }
+});
+
+test('no temp file outlives mlrun, not even a SIGKILL of it', async () => {
+  const project = tempProject('surroundings-kill');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-tmpdir-'));
+  const seen: string[][] = [];
+  let pid = 0;
+  await runMlrun(['--', process.execPath, ticker, '20000'], {
+    cwd: project,
+    env: { TMPDIR: tmp },
+    onSpawn: (child) => (pid = child.pid!),
+    onStdout: (chunk) => {
+      // Output, the output log and the metric hand-off are under way: look, then kill.
+      if (seen.length > 0 || !chunk.toString().includes('value=')) return;
+      seen.push(fs.readdirSync(tmp));
+      process.kill(pid, 'SIGKILL');
+    },
+  });
+  seen.push(fs.readdirSync(tmp));
+  assert.deepEqual(seen, [[], []]);
+});
