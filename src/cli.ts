@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { USAGE_EXIT_CODE, UsageError } from './config/usage-error.ts';
 import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
+import { redactSecrets } from './tracking/redact.ts';
+import { secretsOf } from './tracking/secrets.ts';
 import { VERSION } from './version.ts';
 
 const EXAMPLES = `
@@ -89,7 +91,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(own, { from: 'user' });
     return exitCode;
   } catch (error) {
-    return reportUsageError(error);
+    // A usage error may quote the command or an option's value (`unknown option '--token=…'`).
+    return reportUsageError(error, secretsOf(process.env, argv));
   }
 }
 
@@ -109,16 +112,16 @@ function withRunOptions(command: Command, experimentHelp: string): Command {
     .configureOutput({ outputError: () => undefined });
 }
 
-function reportUsageError(error: unknown): number {
+function reportUsageError(error: unknown, secrets: readonly string[]): number {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
       return 0;
     }
-    process.stderr.write(`mlrun: ${error.message.replace(/^error: /, '')} (see mlrun --help)\n`);
+    process.stderr.write(`mlrun: ${redactSecrets(error.message.replace(/^error: /, ''), secrets)} (see mlrun --help)\n`);
     return USAGE_EXIT_CODE;
   }
   if (error instanceof UsageError || (error instanceof Error && error.name === 'ConfigError')) {
-    process.stderr.write(`mlrun: ${error.message}\n`);
+    process.stderr.write(`mlrun: ${redactSecrets(error.message, secrets)}\n`);
     return USAGE_EXIT_CODE;
   }
   throw error;

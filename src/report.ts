@@ -1,18 +1,20 @@
 // Everything mlrun itself says goes through here: one line each, prefixed `mlrun:`, with every
 // known secret taken out, on stderr (stdout belongs to the command).
+import { redactSecrets } from './tracking/redact.ts';
+
 const DISK_FULL = /ENOSPC|no space left on device|database or disk is full/i;
 
 export class Reporter {
   /** How many tracking problems were reported: `--strict` turns any into a failed exit. */
   problems = 0;
   readonly verbose: boolean;
-  readonly #secrets: string[];
+  readonly #secrets: readonly string[];
   #diskFullSaid = false;
 
-  constructor(options: { verbose: boolean; secrets: (string | undefined)[] }) {
+  /** `secrets` is what secretsOf found in the environment and the command line. */
+  constructor(options: { verbose: boolean; secrets: readonly string[] }) {
     this.verbose = options.verbose;
-    // Longest first, so a secret that contains another is removed whole.
-    this.#secrets = options.secrets.filter((s): s is string => !!s && s.length >= 3).sort((a, b) => b.length - a.length);
+    this.#secrets = options.secrets;
   }
 
   /** A tracking problem: the command is not affected. */
@@ -36,15 +38,8 @@ export class Reporter {
   }
 
   clean(message: string): string {
-    let text = message.replace(/\s*[\r\n]+\s*/g, ' ').trim();
-    for (const secret of this.#secrets) text = text.split(secret).join('***');
-    return text;
+    return redactSecrets(message.replace(/\s*[\r\n]+\s*/g, ' ').trim(), this.#secrets);
   }
-}
-
-/** The secrets MLflow's own environment may hold. */
-export function secretsFrom(env: NodeJS.ProcessEnv): (string | undefined)[] {
-  return [env.MLFLOW_TRACKING_PASSWORD, env.MLFLOW_TRACKING_TOKEN];
 }
 
 export function describeError(error: unknown): string {

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { redactUri } from '../tracking/redact.ts';
 
-/** The command as a shell would read it back, with credentials in URIs taken out. */
-export function displayCommand(argv: string[]): string {
-  return argv.map((arg) => quote(arg.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (uri) => redactUri(uri)))).join(' ');
+/** The command as a shell would read it back; `shownArgv` is the argv with its secrets taken out (redactArguments). */
+export function displayCommand(shownArgv: readonly string[]): string {
+  return shownArgv.map(quote).join(' ');
 }
 
 function quote(arg: string): string {
@@ -18,13 +17,12 @@ const INTERPRETER = /^(python[\d.]*|pypy[\d.]*|node|deno|bun|sh|bash|zsh|dash|ks
 /**
  * What MLflow would record as the run's source: the script an interpreter runs (`python train.py`
  * → `train.py`, `Rscript fit.R` → `fit.R`), else the program itself (`bin/evaluate model.json`
- * → `bin/evaluate`).
+ * → `bin/evaluate`). Found in `argv`, shown as in `shownArgv`.
  */
-export function sourceNameOf(argv: string[], cwd: string): string {
-  const program = argv[0]!;
-  if (!INTERPRETER.test(path.basename(program))) return program;
-  const script = argv.slice(1).find((arg) => !arg.startsWith('-') && isFile(path.resolve(cwd, arg)));
-  return script ?? program;
+export function sourceNameOf(argv: readonly string[], shownArgv: readonly string[], cwd: string): string {
+  if (!INTERPRETER.test(path.basename(argv[0]!))) return shownArgv[0]!;
+  const script = argv.findIndex((arg, i) => i > 0 && !arg.startsWith('-') && isFile(path.resolve(cwd, arg)));
+  return shownArgv[Math.max(script, 0)]!;
 }
 
 function isFile(file: string): boolean {

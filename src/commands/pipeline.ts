@@ -29,11 +29,11 @@ import type { Tracking } from './tracked-run.ts';
 export type PipelineOptions = RunOptions;
 
 export function pipelineCommand(argv: string[], options: PipelineOptions): Promise<number> {
-  return runTrackedCommand(argv, options, ({ cwd, env, projectRoot, reporter }) => {
+  return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
     const dvcRoot = findDvcRoot(cwd, env);
     let definitionsLogged: Promise<void> = Promise.resolve();
     return {
-      defaultName: displayCommand(argv),
+      defaultName: displayCommand(shownArgv),
       tags: [{ key: 'mlrun.role', value: 'pipeline' }],
       parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || undefined,
       // Stages find their parent in MLRUN_PARENT_RUN_ID; MLFLOW_RUN_ID also names it, as the

@@ -11,10 +11,10 @@ import type { Metric, Param, Tag } from '../tracking/store.ts';
  * The running stage, when mlrun runs under DVC (DVC sets DVC_ROOT and, since 3.49, DVC_STAGE) or
  * was told with --stage. Not finding it is a warning: the run is still tracked without DVC parts.
  */
-export function locateStage(argv: string[], cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
+export function locateStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
   if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
   try {
-    const located = findRunningStage({ cwd, env, argv, ...(stageFlag ? { stageFlag } : {}) });
+    const located = findRunningStage({ cwd, env, ...command, ...(stageFlag ? { stageFlag } : {}) });
     if ('stage' in located) return located.stage;
     reporter.warn(`DVC stage not found (${located.reason}): the run is tracked without the stage's params, metrics and outputs`);
   } catch (error) {

@@ -21,8 +21,8 @@ export interface StageOptions extends RunOptions, SettingFlags {
 }
 
 export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
-  return runTrackedCommand(argv, options, ({ cwd, env, projectRoot, reporter }) => {
-    const stage = locateStage(argv, cwd, env, options.stage, reporter);
+  return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
+    const stage = locateStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
     const settings = resolveStageSettings(options, stage?.meta, projectRoot);
     const metricConfig = compileMetricConfig(settings.metrics);
     let metrics: StageMetrics | undefined;
@@ -34,7 +34,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
     const stageRoot = stage ? stageRootOf(stage, env, projectRoot) : projectRoot;
 
     return {
-      defaultName: stage?.name ?? commandBasename(argv),
+      defaultName: stage?.name ?? commandBasename(shownArgv),
       tags: stageTags(stage, stageRoot, env),
       parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || env.MLFLOW_RUN_ID || undefined,
       resolveParent: async (store, request, callOptions) => {

@@ -10,10 +10,11 @@ import { uploadWatched } from '../artifacts/watched-upload.ts';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
 import { workingFolder } from '../config/working-folder.ts';
-import { describeError, Reporter, secretsFrom } from '../report.ts';
+import { describeError, Reporter } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { openStore } from '../tracking/open-store.ts';
 import { redactUri } from '../tracking/redact.ts';
+import { secretsOf } from '../tracking/secrets.ts';
 import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
 import { OfflineRecord, type OfflineRun } from '../tracking/sqlite/offline-reader.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
@@ -34,7 +35,7 @@ export const SYNC_LOCK = path.join(path.dirname(OFFLINE_DB), 'sync.lock');
 
 export async function syncCommand(options: SyncOptions): Promise<number> {
   const env = process.env;
-  const reporter = new Reporter({ verbose: options.verbose, secrets: secretsFrom(env) });
+  const reporter = new Reporter({ verbose: options.verbose, secrets: secretsOf(env) });
   const uri = options.trackingUri || env.MLFLOW_TRACKING_URI || undefined;
   if (uri !== undefined && !/^https?:\/\//i.test(uri)) {
     throw new UsageError(`mlrun sync delivers to an MLflow server: the tracking URI ${redactUri(uri)} is not http:// or https://`);

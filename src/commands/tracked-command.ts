@@ -9,9 +9,10 @@ import { workingFolder } from '../config/working-folder.ts';
 import { makePipes } from '../process/pipes.ts';
 import { onceOnSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
-import { describeError, Reporter, secretsFrom } from '../report.ts';
+import { describeError, Reporter } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
 import { storeTarget } from '../tracking/open-store.ts';
+import { redactArguments, secretsOf } from '../tracking/secrets.ts';
 import type { Tag } from '../tracking/store.ts';
 import { VERSION } from '../version.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
@@ -30,6 +31,8 @@ export interface RunOptions {
 
 export interface Session {
   argv: string[];
+  /** argv with its secrets replaced by `***`: what mlrun may write of the command. */
+  shownArgv: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
   projectRoot: string;
@@ -63,18 +66,20 @@ export interface CommandSpec {
 export async function runTrackedCommand(argv: string[], options: RunOptions, prepare: (session: Session) => CommandSpec): Promise<number> {
   const env = process.env;
   const cwd = workingFolder();
-  const reporter = new Reporter({ verbose: options.verbose, secrets: secretsFrom(env) });
+  const secrets = secretsOf(env, argv);
+  const reporter = new Reporter({ verbose: options.verbose, secrets });
+  const shownArgv = redactArguments(argv, secrets);
   const userTags = parseTags(options.tag ?? []);
   const projectRoot = findProjectRoot(cwd, env);
   const target = storeTarget(options.trackingUri ?? env.MLFLOW_TRACKING_URI, projectRoot, cwd);
-  const session: Session = { argv, cwd, env, projectRoot, reporter };
+  const session: Session = { argv, shownArgv, cwd, env, projectRoot, reporter };
   const spec = prepare(session);
 
   const runName = options.name ?? spec.defaultName;
   const user = userOf(env);
   const tags: Tag[] = [
-    ...contextTags({ runName, sourceName: sourceNameOf(argv, cwd), cwd, user }),
-    { key: 'mlrun.command', value: displayCommand(argv) },
+    ...contextTags({ runName, sourceName: sourceNameOf(argv, shownArgv, cwd), cwd, user }),
+    { key: 'mlrun.command', value: displayCommand(shownArgv) },
     { key: 'mlrun.host', value: os.hostname() },
     // With the host: lets `mlrun sync` tell a run whose mlrun was killed from one still running.
     { key: 'mlrun.pid', value: String(process.pid) },
@@ -162,8 +167,8 @@ export function withoutRunSelectors(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-export function commandBasename(argv: string[]): string {
-  return path.basename(argv[0]!);
+export function commandBasename(shownArgv: string[]): string {
+  return path.basename(shownArgv[0]!);
 }
 
 function parseTags(specs: string[]): Tag[] {

@@ -21,6 +21,8 @@ export interface LocateOptions {
   stageFlag?: string;
   /** What follows `mlrun [options] --`, to match against stage commands. */
   argv?: readonly string[];
+  /** argv as a message may quote it, with its secrets taken out (default: argv). */
+  shownArgv?: readonly string[];
 }
 
 /**
@@ -39,7 +41,7 @@ export function locateStage(project: Project, options: LocateOptions): Located {
   try {
     if (options.dvcStage) return byAddress(project, options.cwd, options.dvcStage, 'DVC_STAGE');
     if (options.stageFlag) return byAddress(project, options.cwd, options.stageFlag, '--stage');
-    if (options.argv?.length) return byCommand(project, options.cwd, options.argv);
+    if (options.argv?.length) return byCommand(project, options.cwd, options.argv, options.shownArgv ?? options.argv);
     return { reason: 'no DVC_STAGE, --stage or command to find the DVC stage by' };
   } catch (err) {
     if (err instanceof DvcError) return { reason: err.message };
@@ -122,7 +124,7 @@ function ambiguous(project: Project, what: string, stages: Stage[]): string {
 }
 
 /** The stage whose `cmd` (one of its lines, as DVC runs each separately) is `mlrun ... -- <argv>`. */
-function byCommand(project: Project, cwd: string, argv: readonly string[]): Located {
+function byCommand(project: Project, cwd: string, argv: readonly string[], shownArgv: readonly string[]): Located {
   const matches: Stage[] = [];
   const errors: string[] = [];
   for (const file of project.pipelineFiles()) {
@@ -139,10 +141,10 @@ function byCommand(project: Project, cwd: string, argv: readonly string[]): Loca
       errors.push(err.message);
     }
   }
-  const command = `'${argv.join(' ')}'`;
+  const command = `'${shownArgv.join(' ')}'`;
   if (matches.length === 1) return { stage: matches[0] as Stage, via: 'command' };
   const inCwd = matches.filter((s) => s.wdir === path.resolve(cwd));
   if (inCwd.length === 1) return { stage: inCwd[0] as Stage, via: 'command' };
   if (matches.length > 1) return { reason: ambiguous(project, `command ${command}`, inCwd.length ? inCwd : matches) };
-  return { reason: `no stage runs 'mlrun -- ${argv.join(' ')}'${errors.length ? ` (${errors[0]})` : ''}` };
+  return { reason: `no stage runs 'mlrun -- ${shownArgv.join(' ')}'${errors.length ? ` (${errors[0]})` : ''}` };
 }

@@ -2,6 +2,7 @@
 // `git` three times would cost more than the rest of mlrun's start-up.
 import fs from 'node:fs';
 import path from 'node:path';
+import { configValue } from './git-config.ts';
 import { redactUri } from './redact.ts';
 
 export interface GitContext {
@@ -24,7 +25,7 @@ export function readGitContext(cwd: string): GitContext {
   } else if (/^[0-9a-f]{40,64}$/.test(head)) {
     context.commit = head;
   }
-  const url = originUrl(readText(path.join(commonDir, 'config')) ?? '');
+  const url = configValue(readText(path.join(commonDir, 'config')) ?? '', { section: 'remote', subsection: 'origin', name: 'url' });
   if (url) context.repoUrl = redactUri(url);
   return context;
 }
@@ -61,11 +62,6 @@ function resolveRef(gitDir: string, commonDir: string, ref: string): string | un
     if (name === ref && sha) return sha;
   }
   return undefined;
-}
-
-function originUrl(config: string): string | undefined {
-  const section = config.split(/^\[/m).find((part) => /^remote "origin"\]/.test(part));
-  return section?.match(/^\s*url\s*=\s*(.+)$/m)?.[1]?.trim();
 }
 
 function readText(file: string): string | undefined {

@@ -114,6 +114,7 @@ describe('the invocation is wrong: exit 2, the command does not run', () => {
   const ran = path.join(cwd, 'ran');
   const cases: [string, string[], string, Record<string, string>?][] = [
     ['unknown option', ['--no-such-flag', '--', 'touch', ran], "mlrun: unknown option '--no-such-flag' (see mlrun --help)"],
+    ['unknown option with a credential', ['--password=hunter22', '--', 'touch', ran], "mlrun: unknown option '--password=***' (see mlrun --help)"],
     ["missing '--'", ['touch', ran], `mlrun: missing '--' before the command: write mlrun [options] -- touch ${ran}`],
     ['no command after --', ['--'], "mlrun: no command after '--'"],
     ['no command at all', [], "mlrun: missing '--' and a command: write mlrun [options] -- <command> [args...]"],

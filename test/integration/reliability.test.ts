@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertNoSecrets, filesUnder } from '../support/assertions.ts';
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { repoRoot } from '../support/paths.ts';
@@ -49,23 +50,6 @@ function runById(answer: PyAnswer, id: string): PyRun {
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-function filesUnder(dir: string): string[] {
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => path.join(dir, name))
-    .filter((file) => fs.statSync(file).isFile());
-}
-
-/** Fails if any secret (as is, or in an HTTP Basic header's base64) is in any of the places. */
-function assertNoSecrets(secrets: string[], places: Record<string, Buffer | string>): void {
-  for (const secret of secrets) {
-    for (const [where, content] of Object.entries(places)) {
-      const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-      assert.equal(bytes.indexOf(secret), -1, `${where} holds the secret ${secret}`);
-    }
-  }
 }
 
 function basicAuth(user: string, password: string): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redactSecrets, redactUri } from '../../src/tracking/redact.ts';
+import { redactSecrets, redactUri, redactUris, uriSecrets } from '../../src/tracking/redact.ts';
 
 test('redactUri replaces userinfo with ***@', () => {
   assert.equal(redactUri('https://alice:s3cret@mlflow.example.com:5000/prefix'), 'https://***@mlflow.example.com:5000/prefix');
@@ -35,4 +35,10 @@ test('redactSecrets replaces every known secret, the longest first', () => {
 
 test('redactSecrets also replaces the percent-encoded form and ignores empty secrets', () => {
   assert.equal(redactSecrets('http://a:p%40ss%2Fw@h', ['p@ss/w', '']), 'http://a:***@h');
+});
+
+test('redactUris redacts each URI inside a text, and uriSecrets names what it took out', () => {
+  const text = "--src=https://u:p1@h/a?token=t1&n=1 'ftp://bob@f/x' s3://b/k";
+  assert.equal(redactUris(text), "--src=https://***@h/a?token=***&n=1 'ftp://***@f/x' s3://b/k");
+  assert.deepEqual(uriSecrets(text), ['u:p1', 't1', 'bob']);
 });
