@@ -13,7 +13,9 @@ import { contextTags, userOf } from '../tracking/context.ts';
 import { storeTarget } from '../tracking/open-store.ts';
 import type { Tag } from '../tracking/store.ts';
 import { VERSION } from '../version.ts';
+import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
+import { listLiveRun } from './live-run.ts';
 import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from './tracked-run.ts';
 
 /** The options every tracked command takes (see cli.ts). */
@@ -103,11 +105,14 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     reporter,
   );
 
-  const result = await runCommand(argv, {
+  const running = runCommand(argv, {
     env: tracking ? spec.commandEnv(tracking, env) : env,
     pipes: await pipes,
     ...(tracking && attachSafely(spec, tracking, reporter)),
   });
+  const liveRun = tracking && listLiveRun(tracking, projectRoot, reporter);
+  const abandonedClosed = tracking ? closeAbandonedBeside(tracking, projectRoot, reporter) : undefined;
+  const result = await running;
   if (result.startError) reporter.say(result.startError);
 
   if (tracking) {
@@ -126,7 +131,10 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     });
     const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
+    // Before the store is closed with the run.
+    await abandonedClosed;
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
+    liveRun?.end();
     stopListening();
     reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);
   }
