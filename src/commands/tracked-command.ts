@@ -6,7 +6,8 @@ import path from 'node:path';
 import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
 import { makePipes } from '../process/pipes.ts';
-import { onceOnSignal } from '../process/signals.ts';
+import { signalExitCode } from '../process/exit-code.ts';
+import { onceOnSignal, type ForwardedSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { describeError, Reporter, secretsFrom } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
@@ -83,6 +84,10 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     ...(spec.tags ?? []),
     ...userTags,
   ];
+  // A signal while the run is created stops mlrun before the command starts; the run, created
+  // meanwhile, is closed first.
+  let stoppedBy: ForwardedSignal | undefined;
+  const stopWatching = onceOnSignal((signal) => (stoppedBy = signal));
   // Made while the run is created (mkfifo is a process of its own).
   const pipes = makePipes();
   const tracking = await startTracking(
@@ -105,11 +110,15 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     reporter,
   );
 
+  const commandPipes = await pipes;
+  if (stoppedBy) return stopBeforeCommand(stoppedBy, tracking, reporter);
   const running = runCommand(argv, {
     env: tracking ? spec.commandEnv(tracking, env) : env,
-    pipes: await pipes,
+    pipes: commandPipes,
     ...(tracking && attachSafely(spec, tracking, reporter)),
   });
+  // runCommand forwards signals to the command from here on.
+  stopWatching();
   const liveRun = tracking && listLiveRun(tracking, projectRoot, reporter);
   const abandonedClosed = tracking ? closeAbandonedBeside(tracking, projectRoot, reporter) : undefined;
   const result = await running;
@@ -140,6 +149,22 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
   return result.exitCode;
+}
+
+/** A signal came before the command could start: it never does, and the run is closed KILLED. */
+async function stopBeforeCommand(signal: ForwardedSignal, tracking: Tracking | undefined, reporter: Reporter): Promise<number> {
+  const exitCode = signalExitCode(signal);
+  if (!tracking) {
+    reporter.say(`${signal} before the command started: it was not run`);
+    return exitCode;
+  }
+  const tags = [
+    { key: 'mlrun.exit_code', value: String(exitCode) },
+    { key: 'mlrun.signal', value: signal },
+  ];
+  await finishTracking(tracking, { status: 'KILLED', tags }, reporter);
+  reporter.say(`${signal} before the command started: it was not run, and run ${tracking.run.runId} is closed as KILLED`);
+  return exitCode;
 }
 
 /** The command runs even when watching its output cannot be set up (no temp space, a bug). */
