@@ -72,8 +72,14 @@ export async function main(argv: string[]): Promise<number> {
     .helpOption('-h, --help', 'show this help')
     .option('--tracking-uri <uri>', 'the server to deliver to (default: MLFLOW_TRACKING_URI); http:// or https://')
     .option('--dry-run', 'list the pending runs without sending anything', false)
+    .option('--force', "take over the runs an mlrun of another host left running: close them KILLED, deliver them", false)
     .option('-v, --verbose', 'say what mlrun did, on stderr', false)
-    .addHelpText('after', '\nRuns recorded for another server stay pending. Exit 0 when nothing is pending, else 1.')
+    .addHelpText(
+      'after',
+      '\nRuns recorded for another server stay pending. Runs whose mlrun is gone are closed KILLED first;\n' +
+        "those of another host's mlrun (a project folder shared between hosts) only with --force: this\n" +
+        'host cannot tell whether that mlrun still runs. Exit 0 when nothing is pending, else 1.',
+    )
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .action(async (options) => {

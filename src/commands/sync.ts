@@ -2,7 +2,6 @@
 // not be reached, to that server, exactly once (see tracking/sync/progress.ts for how), parents
 // before children. `--dry-run` lists what is pending. Exit 0 when nothing is pending, else 1.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { collectOutputs } from '../artifacts/collect.ts';
 import { artifactDestination } from '../artifacts/destination.ts';
@@ -23,11 +22,14 @@ import { acquireLock } from '../tracking/sync/lock.ts';
 import { planSync, type PlannedRun } from '../tracking/sync/plan.ts';
 import { SYNC_TAGS } from '../tracking/sync/progress.ts';
 import { remoteCopyFinder } from '../tracking/sync/remote-copy.ts';
+import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './sync-abandoned.ts';
 import { OFFLINE_DB } from './tracked-run.ts';
 
 export interface SyncOptions {
   trackingUri?: string;
   dryRun: boolean;
+  /** Takes over the runs of other hosts: closes them KILLED, then delivers them. */
+  force: boolean;
   verbose: boolean;
 }
 
@@ -42,8 +44,10 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   }
   const projectRoot = findProjectRoot(workingFolder(), env);
   const record = OfflineRecord.open(path.join(projectRoot, OFFLINE_DB));
+  const closing = { projectRoot, env, force: options.force, reporter };
   if (!record) {
-    reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}`);
+    const left = uri !== undefined && !options.dryRun ? await closeOnServer(uri, closing) : 0;
+    reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}${otherHostsNote(left)}`);
     return 0;
   }
   try {
@@ -57,7 +61,8 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
       return 1;
     }
     try {
-      return await deliverPending(record, uri, env, reporter);
+      const left = (await closeAbandonedOffline(record, closing)) + (await closeOnServer(uri, closing));
+      return await deliverPending(record, uri, env, reporter, left);
     } finally {
       lock.release();
     }
@@ -68,38 +73,6 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
     return 1;
   } finally {
     record.close();
-  }
-}
-
-/**
- * A run still RUNNING whose mlrun is gone from this machine (killed with SIGKILL, the machine
- * rebooted) would stay pending forever: it is closed KILLED in the record, and then delivered.
- */
-async function closeAbandoned(record: OfflineRecord, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<void> {
-  const abandoned = (await record.runs()).filter(
-    (run) => run.status === 'RUNNING' && run.tags['mlrun.host'] === os.hostname() && !isAlive(Number(run.tags['mlrun.pid'])),
-  );
-  if (abandoned.length === 0) return;
-  const store = await openStore({ kind: 'sqlite', dbPath: record.dbPath }, env);
-  try {
-    for (const run of abandoned) {
-      await store.logBatch(run.runId, { tags: [{ key: 'mlrun.abandoned', value: 'its mlrun ended without closing it' }] });
-      await store.updateRun(run.runId, { status: 'KILLED', endTime: Date.now() });
-      reporter.say(`closed ${describeRun(run)} as KILLED: the mlrun that recorded it is gone`);
-    }
-  } finally {
-    await store.close();
-  }
-}
-
-/** Whether a process with that pid runs on this machine (signal 0 only checks). */
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -117,12 +90,12 @@ async function listPending(record: OfflineRecord, uri: string | undefined, repor
   return plan.pending.length > 0 ? 1 : 0;
 }
 
-async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<number> {
-  await closeAbandoned(record, env, reporter);
+/** `othersLeft`: how many runs of other hosts were left open, for the last line. */
+async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.ProcessEnv, reporter: Reporter, othersLeft: number): Promise<number> {
   const runs = await record.runs();
   const plan = planSync(runs, uri);
   if (plan.pending.length === 0) {
-    reporter.say(summary(0, 0, plan.delivered, uri));
+    reporter.say(summary(0, 0, plan.delivered, uri) + otherHostsNote(othersLeft));
     return 0;
   }
   // Credentials come from MLflow's variables now, at sync time: the record never holds any.
@@ -189,8 +162,18 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
   }
   const pending = plan.pending.length - synced;
   if (unreachable !== undefined) reporter.say(`${unreachable} cannot be reached: the remaining runs stay pending`);
-  reporter.say(summary(synced, pending, plan.delivered, store.displayUri));
+  reporter.say(summary(synced, pending, plan.delivered, store.displayUri) + otherHostsNote(othersLeft));
   return pending > 0 ? 1 : 0;
+}
+
+/** The server's abandoned runs are closed as well as the record's; failing that, the record is still delivered. */
+async function closeOnServer(uri: string, closing: SyncClosing): Promise<number> {
+  try {
+    return await closeAbandonedOnServer(uri, closing);
+  } catch (error) {
+    closing.reporter.warn(`could not close the abandoned runs in ${redactUri(uri)}: ${describeError(error)}`);
+    return 0;
+  }
 }
 
 /** Uploads the offline run's artifact folder into the server copy's artifact location. */
@@ -235,7 +218,7 @@ function pendingNote(entry: PlannedRun, uri: string | undefined): string | undef
   const partly = entry.run.tags[SYNC_TAGS.runId];
   switch (verdict.kind) {
     case 'running':
-      return 'its mlrun is still running';
+      return recordedElsewhere(entry.run) ? `its mlrun runs on ${entry.run.tags['mlrun.host']}` : 'its mlrun is still running';
     case 'other-server':
       return `recorded for ${verdict.server}, not ${redactUri(uri ?? '')}: sync with MLFLOW_TRACKING_URI=${verdict.server}`;
     case 'waiting':

@@ -7,7 +7,8 @@ import { findProjectRoot } from '../config/project-root.ts';
 import { UsageError } from '../config/usage-error.ts';
 import { workingFolder } from '../config/working-folder.ts';
 import { makePipes } from '../process/pipes.ts';
-import { onceOnSignal } from '../process/signals.ts';
+import { signalExitCode } from '../process/exit-code.ts';
+import { onceOnSignal, type ForwardedSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { describeError, Reporter } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
@@ -15,7 +16,9 @@ import { storeTarget } from '../tracking/open-store.ts';
 import { redactArguments, secretsOf } from '../tracking/secrets.ts';
 import type { Tag } from '../tracking/store.ts';
 import { VERSION } from '../version.ts';
+import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
+import { listLiveRun } from './live-run.ts';
 import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from './tracked-run.ts';
 
 /** The options every tracked command takes (see cli.ts). */
@@ -87,6 +90,10 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     ...(spec.tags ?? []),
     ...userTags,
   ];
+  // A signal while the run is created stops mlrun before the command starts; the run, created
+  // meanwhile, is closed first.
+  let stoppedBy: ForwardedSignal | undefined;
+  const stopWatching = onceOnSignal((signal) => (stoppedBy = signal));
   // Made while the run is created (mkfifo is a process of its own).
   const pipes = makePipes();
   const tracking = await startTracking(
@@ -109,11 +116,18 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     reporter,
   );
 
-  const result = await runCommand(argv, {
+  const commandPipes = await pipes;
+  if (stoppedBy) return stopBeforeCommand(stoppedBy, tracking, reporter);
+  const running = runCommand(argv, {
     env: tracking ? spec.commandEnv(tracking, env) : env,
-    pipes: await pipes,
+    pipes: commandPipes,
     ...(tracking && attachSafely(spec, tracking, reporter)),
   });
+  // runCommand forwards signals to the command from here on.
+  stopWatching();
+  const liveRun = tracking && listLiveRun(tracking, projectRoot, reporter);
+  const abandonedClosed = tracking ? closeAbandonedBeside(tracking, projectRoot, reporter) : undefined;
+  const result = await running;
   if (result.startError) reporter.say(result.startError);
   if (result.writeError) reporter.say(`cannot write the command's ${result.writeError.stream} (${result.writeError.message}): the stage fails`);
 
@@ -134,12 +148,31 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
+    // Before the store is closed with the run.
+    await abandonedClosed;
     await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
+    liveRun?.end();
     stopListening();
     reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
   return result.exitCode;
+}
+
+/** A signal came before the command could start: it never does, and the run is closed KILLED. */
+async function stopBeforeCommand(signal: ForwardedSignal, tracking: Tracking | undefined, reporter: Reporter): Promise<number> {
+  const exitCode = signalExitCode(signal);
+  if (!tracking) {
+    reporter.say(`${signal} before the command started: it was not run`);
+    return exitCode;
+  }
+  const tags = [
+    { key: 'mlrun.exit_code', value: String(exitCode) },
+    { key: 'mlrun.signal', value: signal },
+  ];
+  await finishTracking(tracking, { status: 'KILLED', tags }, reporter);
+  reporter.say(`${signal} before the command started: it was not run, and run ${tracking.run.runId} is closed as KILLED`);
+  return exitCode;
 }
 
 /** The command runs even when watching its output cannot be set up (no temp space, a bug). */

@@ -4,6 +4,7 @@
 // not atomic against a second sync taking over the same stale lock in the same instant; two
 // people starting sync in the very same millisecond after a crash is the one case left.
 import fs from 'node:fs';
+import { pidExists } from '../../process/process-identity.ts';
 
 export type LockResult = { release: () => void } | { heldBy: number };
 
@@ -16,7 +17,7 @@ export function acquireLock(lockPath: string): LockResult {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = readOwner(lockPath);
-    if (owner !== undefined && owner !== process.pid && isAlive(owner)) return { heldBy: owner };
+    if (owner !== undefined && owner !== process.pid && pidExists(owner)) return { heldBy: owner };
     fs.rmSync(lockPath, { force: true });
   }
   return { heldBy: readOwner(lockPath) ?? 0 };
@@ -33,15 +34,5 @@ function readOwner(lockPath: string): number | undefined {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
