@@ -43,7 +43,7 @@ const common: BuildOptions = {
 
 const thread = await build({
   ...common,
-  entryPoints: ['src/commands/metrics-thread-entry.ts'],
+  entryPoints: ['src/metrics/thread/entry.ts'],
   write: false,
   minifyWhitespace: true,
   // Nothing in the thread's code asks for its own URL; a constant keeps esbuild from warning.

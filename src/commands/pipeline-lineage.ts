@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { stateFolder } from '../config/private-folders.ts';
 import { Project, readLock, type LockEntry, type LockStage } from '../dvc/index.ts';
-import { sanitizeKey } from '../metrics/keys.ts';
+import { sanitizeKey } from '../metrics/parse/keys.ts';
 import type { DatasetInput, Tag } from '../tracking/store.ts';
 import type { StageRunRecord } from './pipeline-record.ts';
 

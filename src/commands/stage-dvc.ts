@@ -2,7 +2,7 @@
 // files and DVCLive history after it.
 import path from 'node:path';
 import { dvcliveDirsOf, findDvcRoot, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
-import { sanitizeKey } from '../metrics/keys.ts';
+import { sanitizeKey } from '../metrics/parse/keys.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';

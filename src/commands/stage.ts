@@ -3,7 +3,7 @@
 // files, outputs and output log after it ends.
 import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../config/stage-settings.ts';
-import { compileMetricConfig } from '../metrics/config.ts';
+import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
 import { describeError } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
@@ -11,7 +11,7 @@ import { declaredOutputs, OUTPUT_LOG_ARTIFACT, uploadFiles } from './stage-artif
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
 import { recordStageRun } from './pipeline-record.ts';
 import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './stage-dvc.ts';
-import { StageMetrics } from './stage-metrics.ts';
+import { StageMetrics } from '../metrics/stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
 import { watchLiveness } from './liveness.ts';
 import { statusOf } from './tracked-run.ts';

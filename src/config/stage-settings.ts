@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { MetricConfigOptions } from '../metrics/config.ts';
-import type { MetricsFrom } from '../metrics/stream.ts';
+import type { MetricConfigOptions } from '../metrics/parse/config.ts';
+import type { MetricsFrom } from '../metrics/parse/stream.ts';
 import { UsageError } from './usage-error.ts';
 
 export const PROJECT_FILE = 'mlrun.yaml';

@@ -1,4 +1,4 @@
-// The metrics thread (src/commands/metrics-thread.ts) on its own, with a real embedded store and a
+// The metrics thread (src/metrics/thread/handoff.ts) on its own, with a real embedded store and a
 // real unreachable server: output that had to wait on disk arrives whole and in order, and points a
 // lost server never took are handed over to another store.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { MetricsThread } from '../../src/commands/metrics-thread.ts';
+import { MetricsThread } from '../../src/metrics/thread/handoff.ts';
 import { tempFolder } from '../../src/process/temp-files.ts';
 import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
 import type { StoreTarget } from '../../src/tracking/open-store.ts';
@@ -64,7 +64,7 @@ function closedPort(): Promise<number> {
 }
 
 // Output waits on disk when the thread falls behind, and when it is handed over before the thread
-// starts (src/commands/stage-metrics.ts hands a burst over and starts the thread once it paused).
+// starts (src/metrics/stage-metrics.ts hands a burst over and starts the thread once it paused).
 // Chunks of 5,000 lines are larger than the buffer chunks are gathered in: they go on their own,
 // the first two in memory and the rest on disk.
 for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as const) {

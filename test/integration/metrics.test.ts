@@ -116,7 +116,7 @@ for (const backend of ['server', 'embedded'] as const) {
       });
     });
 
-    // Output waits unmatched while it streams (src/commands/metrics-pacing.ts): after a pause, or a
+    // Output waits unmatched while it streams (src/metrics/pacing.ts): after a pause, or a
     // second at most, its points go on their way while the command still runs.
     for (const mode of ['pause', 'steady'] as const) {
       test(`points reach the run while the command runs (${mode === 'pause' ? 'a line, then silence' : 'a line every 10 ms'})`, async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LineSplitter, MAX_LINE_CHARS } from '../../src/process/lines.ts';
+import { LineSplitter, MAX_LINE_CHARS } from '../../src/metrics/parse/lines.ts';
 
 /** The lines a sequence of chunks gives, end() included. */
 function split(chunks: (string | Uint8Array)[], maxLineChars?: number): string[] {

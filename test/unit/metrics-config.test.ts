@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, compileMetricConfig, DEFAULT_STEP_KEYS } from '../../src/metrics/config.ts';
-import { sanitizeKey } from '../../src/metrics/keys.ts';
+import { ConfigError, compileMetricConfig, DEFAULT_STEP_KEYS } from '../../src/metrics/parse/config.ts';
+import { sanitizeKey } from '../../src/metrics/parse/keys.ts';
 import { MAX_ENTITY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../src/tracking/limits.ts';
 
 function configError(options: Parameters<typeof compileMetricConfig>[0]): string {

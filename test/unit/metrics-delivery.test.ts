@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { MetricSink, type MetricSinkOptions } from '../../src/metrics/delivery.ts';
+import { MetricSink, type MetricSinkOptions } from '../../src/metrics/deliver/sink.ts';
 import { tempFolder } from '../../src/process/temp-files.ts';
 import type { CallOptions, Metric } from '../../src/tracking/store.ts';
 

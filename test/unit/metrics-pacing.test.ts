@@ -1,7 +1,7 @@
-// When waiting output is due to be matched (src/commands/metrics-pacing.ts).
+// When waiting output is due to be matched (src/metrics/pacing.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { burstOverIn, MAX_WAIT_MS, QUIET_MS } from '../../src/commands/metrics-pacing.ts';
+import { burstOverIn, MAX_WAIT_MS, QUIET_MS } from '../../src/metrics/pacing.ts';
 
 test('output that keeps coming waits for a pause', () => {
   // First chunk at 1000, the last one just now: a pause of QUIET_MS from now.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileMetricConfig, type MetricConfigOptions } from '../../src/metrics/config.ts';
-import { PointExtractor } from '../../src/metrics/points.ts';
+import { compileMetricConfig, type MetricConfigOptions } from '../../src/metrics/parse/config.ts';
+import { PointExtractor } from '../../src/metrics/parse/points.ts';
 import type { Metric } from '../../src/tracking/store.ts';
 
 type Point = [key: string, value: number, step: number];

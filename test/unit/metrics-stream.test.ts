@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileMetricConfig } from '../../src/metrics/config.ts';
-import { MetricStream, type MetricsFrom } from '../../src/metrics/stream.ts';
+import { compileMetricConfig } from '../../src/metrics/parse/config.ts';
+import { MetricStream, type MetricsFrom } from '../../src/metrics/parse/stream.ts';
 import type { Metric } from '../../src/tracking/store.ts';
 
 function stream(from: MetricsFrom = 'stdout', options = {}): { points: Metric[]; metrics: MetricStream } {

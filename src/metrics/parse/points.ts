@@ -1,6 +1,6 @@
 // One line of output in, metric points out: the patterns find (key, value) pairs, then the step
 // rules give each a step. See docs/metrics.md for the rules and why.
-import type { Metric } from '../tracking/store.ts';
+import type { Metric } from '../../tracking/store.ts';
 import type { MetricConfig } from './config.ts';
 import { sanitizeKey } from './keys.ts';
 import { parseNumber } from './numbers.ts';

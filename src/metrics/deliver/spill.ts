@@ -4,8 +4,8 @@
 // wait) so that pushing a point never awaits; reading back is asynchronous. The file has no name
 // once open (temp-files.ts): nothing is left behind however mlrun ends.
 import { closeSync, ftruncateSync, read, writeSync } from 'node:fs';
-import { openTempFile } from '../process/temp-files.ts';
-import type { Metric } from '../tracking/store.ts';
+import { openTempFile } from '../../process/temp-files.ts';
+import type { Metric } from '../../tracking/store.ts';
 
 const READ_BLOCK = 1 << 20;
 

@@ -3,7 +3,7 @@
 // 250 characters, and nothing a path normalisation would change: no leading or trailing `/`, no
 // `//`, no `..`, no `.` segment, not empty.
 import { createHash } from 'node:crypto';
-import { MAX_ENTITY_KEY_LENGTH as MAX_KEY_LENGTH } from '../tracking/limits.ts';
+import { MAX_ENTITY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../tracking/limits.ts';
 
 const ILLEGAL = /[^\p{L}\p{N}_/.\- :]/gu;
 // A 250-character cut keeps 241 characters and adds `_` + 8 hex digits of the full key's hash,

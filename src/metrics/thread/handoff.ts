@@ -9,12 +9,12 @@
 // is started (`start`, or `finish` at the latest): they wait the same way.
 import { closeSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { OutputStream } from '../metrics/stream.ts';
-import { ChunkGatherer } from '../process/chunk-gatherer.ts';
-import { openTempFile } from '../process/temp-files.ts';
-import type { StoreTarget } from '../tracking/open-store.ts';
-import type { MetricReport } from './metric-recorder.ts';
-import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
+import type { OutputStream } from '../parse/stream.ts';
+import { ChunkGatherer } from '../../process/chunk-gatherer.ts';
+import { openTempFile } from '../../process/temp-files.ts';
+import type { StoreTarget } from '../../tracking/open-store.ts';
+import type { MetricReport } from '../deliver/recorder.ts';
+import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
 
 /** The thread's code, bundled into mlrun's single file by scripts/build; unset when run from src/. */
 declare const MLRUN_METRICS_THREAD: string | undefined;
@@ -67,7 +67,7 @@ export class MetricsThread {
       worker =
         typeof MLRUN_METRICS_THREAD === 'string'
           ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })
-          : new Worker(new URL('./metrics-thread-entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
+          : new Worker(new URL('./entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
     } catch (error) {
       // No thread to be had (a sandbox's limits): `finish` fails with the reason.
       this.#crashed = Promise.resolve(error instanceof Error ? error : new Error(String(error)));

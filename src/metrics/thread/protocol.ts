@@ -1,8 +1,8 @@
-// The messages between mlrun's main thread and its metrics thread (see metrics-thread.ts).
-import type { MetricConfigOptions } from '../metrics/config.ts';
-import type { MetricsFrom } from '../metrics/stream.ts';
-import type { StoreTarget } from '../tracking/open-store.ts';
-import type { MetricReport } from './metric-recorder.ts';
+// The messages between mlrun's main thread and its metrics thread (see handoff.ts).
+import type { MetricConfigOptions } from '../parse/config.ts';
+import type { MetricsFrom } from '../parse/stream.ts';
+import type { StoreTarget } from '../../tracking/open-store.ts';
+import type { MetricReport } from '../deliver/recorder.ts';
 
 /** What the thread starts with (its workerData). */
 export interface ThreadInit {

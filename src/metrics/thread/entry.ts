@@ -1,16 +1,16 @@
 // The metrics thread: matches the command's output and delivers the points with its own
 // connection to the store, so that neither the matching nor the writing ever holds up the main
-// thread, which passes the command's output through (see metrics-thread.ts).
+// thread, which passes the command's output through (see handoff.ts).
 import { readlinkSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { compileMetricConfig } from '../metrics/config.ts';
-import { describeError } from '../report.ts';
-import { openStore, type StoreTarget } from '../tracking/open-store.ts';
-import type { Store } from '../tracking/store.ts';
-import { MetricRecorder } from './metric-recorder.ts';
-import { burstOverIn } from './metrics-pacing.ts';
-import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './metrics-thread-protocol.ts';
+import { compileMetricConfig } from '../parse/config.ts';
+import { describeError } from '../../report.ts';
+import { openStore, type StoreTarget } from '../../tracking/open-store.ts';
+import type { Store } from '../../tracking/store.ts';
+import { MetricRecorder } from '../deliver/recorder.ts';
+import { burstOverIn } from '../pacing.ts';
+import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
 
 const PROGRESS_MS = 500;
 /** Below the main thread's and the command's priority: when the CPUs are busy, the output goes first. */
@@ -81,7 +81,7 @@ port.on('message', (message: ToThread) => {
 
 /**
  * Matches waiting chunks while the store keeps up (or will take no more: then they are handed
- * back), once the output paused or waited long enough (metrics-pacing.ts).
+ * back), once the output paused or waited long enough (../pacing.ts).
  */
 function pump(): void {
   if (backlog.length > 0 && !finishing && !recorder.stopped && !abort.signal.aborted) {

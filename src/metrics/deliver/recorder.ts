@@ -1,12 +1,12 @@
 // A stage's metric lines on their way to its run: copies of the command's output → MetricStream
 // (lines → points) → MetricSink (batches, spill to disk, in order) → store.logBatch. The same
 // recorder runs on mlrun's main thread for small outputs and in the metrics thread for large ones
-// (see stage-metrics.ts); it knows a store, never which thread it is on.
-import type { MetricConfig } from '../metrics/config.ts';
-import { MetricSink, type SendPoints } from '../metrics/delivery.ts';
-import { MetricStream, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
-import { describeError } from '../report.ts';
-import type { Store } from '../tracking/store.ts';
+// (see ../stage-metrics.ts); it knows a store, never which thread it is on.
+import type { MetricConfig } from '../parse/config.ts';
+import { MetricSink, type SendPoints } from './sink.ts';
+import { MetricStream, type MetricsFrom, type OutputStream } from '../parse/stream.ts';
+import { describeError } from '../../report.ts';
+import type { Store } from '../../tracking/store.ts';
 
 /** What became of a stage's metric lines once its recorder finished. */
 export interface MetricReport {

@@ -1,7 +1,7 @@
 // Ties the metric path together for `mlrun -- cmd`: copies of the command's stdout/stderr chunks
 // come in with the time they were read; complete lines are matched; the points go to the sink.
-import { LineSplitter } from '../process/lines.ts';
-import type { Metric } from '../tracking/store.ts';
+import { LineSplitter } from './lines.ts';
+import type { Metric } from '../../tracking/store.ts';
 import type { MetricConfig } from './config.ts';
 import { PointExtractor } from './points.ts';
 

@@ -4,16 +4,16 @@
 // that ends soon with little output has them recorded on the main thread afterwards (starting a
 // thread would cost more), and one that keeps printing gets the metrics thread, which matches and
 // delivers while the main thread only forwards the output. The thread starts once the output
-// pauses (metrics-pacing.ts): in the middle of a burst its start alone would slow the burst.
-import type { MetricConfig, MetricConfigOptions } from '../metrics/config.ts';
-import { metricsEnabled, type MetricsFrom, type OutputStream } from '../metrics/stream.ts';
+// pauses (pacing.ts): in the middle of a burst its start alone would slow the burst.
+import type { MetricConfig, MetricConfigOptions } from './parse/config.ts';
+import { metricsEnabled, type MetricsFrom, type OutputStream } from './parse/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { watchLiveness } from './liveness.ts';
-import { MetricRecorder, type MetricReport } from './metric-recorder.ts';
-import { burstOverIn } from './metrics-pacing.ts';
-import { MetricsThread } from './metrics-thread.ts';
-import type { ThreadInit } from './metrics-thread-protocol.ts';
-import type { Tracking } from './tracked-run.ts';
+import { watchLiveness } from '../commands/liveness.ts';
+import { MetricRecorder, type MetricReport } from './deliver/recorder.ts';
+import { burstOverIn } from './pacing.ts';
+import { MetricsThread } from './thread/handoff.ts';
+import type { ThreadInit } from './thread/protocol.ts';
+import type { Tracking } from '../commands/tracked-run.ts';
 
 /** Output that waits for the thread beyond this goes into the thread's hand-off (bounded memory, then disk). */
 const HANDOFF_AFTER_BYTES = 256 * 1024;

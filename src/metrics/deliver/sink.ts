@@ -3,7 +3,7 @@
 // every second, within MLflow's log-batch limits. Memory is capped; the overflow waits in a spill
 // file and is read back in order. When sending fails for good, nothing is lost: the rest is handed
 // back, in order, for the caller to record elsewhere.
-import type { CallOptions, Metric } from '../tracking/store.ts';
+import type { CallOptions, Metric } from '../../tracking/store.ts';
 import { SpillFile } from './spill.ts';
 
 export type SendPoints = (points: Metric[], options: CallOptions) => Promise<void>;
