@@ -5,19 +5,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { assertClosedAbandoned, killMlrunMidRun, liveEntries } from '../support/killed-run.ts';
 import { runMlrun } from '../support/mlrun.ts';
 import { inspectMlflow } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
-
-function tempProject(label: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-abandoned-${label}-`)));
-  fs.mkdirSync(path.join(dir, '.dvc'));
-  return dir;
-}
+import { tempProject } from '../support/project.ts';
 
 for (const store of ['embedded', 'server'] as const) {
   test(`${store} store: the next mlrun in the project closes the run of a SIGKILLed mlrun`, async () => {

@@ -5,29 +5,17 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { startMlflowServer } from '../support/mlflow-server.ts';
-import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { cleanEnv, runMlrun } from '../support/mlrun.ts';
 import { mlrunBinary, repoRoot, venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { tempProject, runIdOf } from '../support/project.ts';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'metrics');
 const PRINT_ID = 'echo "run=$MLFLOW_RUN_ID" >&2';
-
-function tempProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-metrics-'));
-  fs.mkdirSync(path.join(dir, '.dvc'));
-  return dir;
-}
-
-function runIdOf(result: Pick<MlrunResult, 'stderr'>): string {
-  const id = /run=(\w+)/.exec(result.stderr)?.[1];
-  assert.ok(id, `no run id in stderr: ${result.stderr}`);
-  return id;
-}
 
 /** key → [[step, value], ...] sorted by step, from what the Python client reads. */
 function historyOf(run: PyRun): Record<string, [number, number][]> {
@@ -42,7 +30,7 @@ const sha = (data: Buffer) => crypto.createHash('sha256').update(data).digest('h
 
 for (const backend of ['server', 'embedded'] as const) {
   describe(`on the ${backend === 'server' ? 'real mlflow server' : 'embedded store'}`, () => {
-    const cwd = tempProject();
+    const cwd = tempProject('metrics');
     let uri = '';
     let env: Record<string, string> = {};
     before(async () => {
@@ -162,7 +150,7 @@ describe('a server that holds every metric delivery until the command has exited
     t.after(() => proxy.close());
     const uri = `http://127.0.0.1:${(proxy.address() as import('node:net').AddressInfo).port}`;
 
-    const cwd = tempProject();
+    const cwd = tempProject('metrics');
     let commandDone = 0;
     const script = `${PRINT_ID}; node -e 'let s="";for(let i=0;i<200000;i++){s+="value="+i+"\\n";if(s.length>65536){process.stdout.write(s);s=""}}process.stdout.write(s+"done\\n")'`;
     const started = Date.now();
@@ -199,7 +187,7 @@ describe('a server that holds every metric delivery until the command has exited
 
 describe("once the reader of mlrun's output has gone", () => {
   test('a metric line the command prints is still recorded', () => {
-    const cwd = tempProject();
+    const cwd = tempProject('metrics');
     const uri = `sqlite:///${path.join(cwd, 'mlflow.db')}`;
     // `true` is gone before the command prints: mlrun cannot pass the line on (EPIPE).
     const script = '"$@" | true; echo "${PIPESTATUS[0]}"';
@@ -212,7 +200,7 @@ describe("once the reader of mlrun's output has gone", () => {
 });
 
 describe('bad metric options exit 2 before the command runs', () => {
-  const cwd = tempProject();
+  const cwd = tempProject('metrics');
   const cases: [string, string[], RegExp][] = [
     ['an invalid --metric-pattern', ['--metric-pattern', '(?<key>\\w+'], /^mlrun: invalid --metric-pattern '\(\?<key>\\w\+': /],
     ['a --metric-pattern without the value group', ['--metric-pattern', '(?<key>\\w+)'], /^mlrun: .*--metric-pattern.*value/],

@@ -16,6 +16,7 @@ import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { repoRoot } from '../support/paths.ts';
 import { inspectMlflow, type PyAnswer, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { tempProject, runIdOf } from '../support/project.ts';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'reliability');
 const node = process.execPath;
@@ -24,19 +25,6 @@ const OFFLINE = "recording the run locally in \\.mlrun/offline/mlflow\\.db; 'mlr
 // The command every tracking-failure case wraps: it prints its run id, one metric line, and
 // exits 4, which mlrun must hand back unchanged.
 const STAGE = ['sh', '-c', 'echo "run=$MLFLOW_RUN_ID"; echo loss=0.25; exit 4'];
-
-function tempProject(label: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-reliability-${label}-`)));
-  fs.mkdirSync(path.join(dir, '.dvc'));
-  return dir;
-}
-
-/** The run id the command printed (`run=...`) on stdout or stderr. */
-function runIdOf(result: MlrunResult): string {
-  const id = /run=(\w*)/.exec(`${result.stdout.toString()}\n${result.stderr}`)?.[1];
-  assert.ok(id, `no run id in the output: ${result.stdout.toString().slice(0, 500)} ${result.stderr.slice(0, 2000)}`);
-  return id;
-}
 
 function offlineUri(project: string): string {
   return `sqlite:///${path.join(project, '.mlrun', 'offline', 'mlflow.db')}`;

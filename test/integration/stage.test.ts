@@ -12,14 +12,9 @@ import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { createParentRun } from '../support/python-setup.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 import { mlrunBinary, venvBin } from '../support/paths.ts';
+import { tempProject } from '../support/project.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
-
-function tempProject(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-stage-'));
-  fs.mkdirSync(path.join(dir, '.dvc'));
-  return dir;
-}
 
 /** The run ids mlrun handed to its command, which prints them first. */
 const PRINT_RUN_ID = 'echo "run=$MLFLOW_RUN_ID exp=$MLFLOW_EXPERIMENT_ID uri=$MLFLOW_TRACKING_URI"';
@@ -77,7 +72,7 @@ function assertCommonTags(run: PyRun, expected: { name: string; parent?: string;
 describe('on a real mlflow server', () => {
   let uri = '';
   let parent = { experimentId: '', runId: '' };
-  const cwd = tempProject();
+  const cwd = tempProject('stage');
   before(async () => {
     uri = await sharedServerUri();
     parent = createParentRun(uri, `stage-shim-${process.pid}`);
@@ -147,7 +142,7 @@ describe('on a real mlflow server', () => {
 });
 
 describe('on the embedded store (mlflow.db at the project root)', () => {
-  const project = tempProject();
+  const project = tempProject('stage');
   const stageDir = path.join(project, 'stages', 'train');
   fs.mkdirSync(stageDir, { recursive: true });
   // The stage DVC_STAGE names below (its command does not matter for finding it by name).
@@ -192,7 +187,7 @@ describe('on the embedded store (mlflow.db at the project root)', () => {
 const sha = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
 
 describe('the command is untouched', () => {
-  const cwd = tempProject();
+  const cwd = tempProject('stage');
 
   test('50 MB of random bytes on stdout arrive byte-identical', async () => {
     const file = path.join(cwd, 'random.bin');
@@ -304,7 +299,7 @@ describe('the command is untouched', () => {
 });
 
 describe('an unreachable server', () => {
-  const cwd = tempProject();
+  const cwd = tempProject('stage');
   for (const kind of ['closed port', 'port that never answers'] as const) {
     test(`${kind}: the command runs within 5 s, exit code unchanged, one warning`, async (t) => {
       const net = await import('node:net');
@@ -345,7 +340,7 @@ describe('an unreachable server', () => {
 });
 
 describe('usage errors exit 2 before the command starts', () => {
-  const cwd = tempProject();
+  const cwd = tempProject('stage');
   const cases: [string, string[], RegExp][] = [
     ['unknown option', ['--no-such-flag', '--', 'touch', 'ran'], /^mlrun: unknown option '--no-such-flag'/],
     ['missing --', ['touch', 'ran'], /^mlrun: missing '--' before the command: write mlrun \[options\] -- touch ran$/],

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +13,7 @@ import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { mlrunBinary } from '../support/paths.ts';
 import { freePort } from '../support/ports.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
+import { tempProject } from '../support/project.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const BUILD_DIR = path.dirname(mlrunBinary);
@@ -35,12 +35,6 @@ echo acc=inf
 echo weights > model.txt
 mkdir -p reports && echo '{"auc": 0.9}' > reports/summary.json
 `;
-
-function tempProject(label: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-sync-${label}-`));
-  fs.mkdirSync(path.join(dir, '.dvc'));
-  return dir;
-}
 
 function offlineUri(project: string): string {
   return `sqlite:///${path.join(project, '.mlrun', 'offline', 'mlflow.db')}`;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MlrunResult } from './mlrun.ts';
 
 /** A new folder with `.dvc/` (so it is the project root) and the given files; symlinks resolved. */
 export function tempProject(label: string, files: Record<string, string> = {}): string {
@@ -14,8 +13,9 @@ export function tempProject(label: string, files: Record<string, string> = {}): 
 }
 
 /** The run id the command printed as `run=$MLFLOW_RUN_ID`, on stdout or stderr. */
-export function runIdOf(result: Pick<MlrunResult, 'stdout' | 'stderr'>): string {
-  const id = /run=(\w+)/.exec(`${result.stdout.toString()}\n${result.stderr}`)?.[1];
-  assert.ok(id, `no run id in the output: ${result.stdout.toString().slice(0, 500)} ${result.stderr.slice(0, 2000)}`);
+export function runIdOf(result: { stdout: Buffer | string; stderr: string }): string {
+  const stdout = result.stdout.toString();
+  const id = /run=(\w+)/.exec(`${stdout}\n${result.stderr}`)?.[1];
+  assert.ok(id, `no run id in the output: ${stdout.slice(0, 500)} ${result.stderr.slice(0, 2000)}`);
   return id;
 }
