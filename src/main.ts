@@ -1,5 +1,6 @@
 // The executable's entry point.
 import { main } from './cli.ts';
+import { describeError, Reporter, secretsFrom } from './report.ts';
 
 // stderr belongs to the command and to mlrun's own one-line messages: Node's deprecation notices
 // about what a bundled library calls (axios's url.parse) are not for the user.
@@ -11,6 +12,14 @@ for (const stream of [process.stdout, process.stderr]) {
     if (error.code !== 'EPIPE') throw error;
   });
 }
+
+// A promise of mlrun's that rejects with nobody waiting for it is a bug of mlrun's, and by
+// default Node would end the process with a stack trace, leaving the run open and the exit code
+// not the command's. Whatever went wrong is said in one line and mlrun goes on: the work that
+// promise belonged to reports its own outcome.
+process.on('unhandledRejection', (reason: unknown) => {
+  new Reporter({ verbose: false, secrets: secretsFrom(process.env) }).say(`internal error (mlrun goes on): ${describeError(reason)}`);
+});
 
 main(process.argv.slice(2)).then(
   (code) => exit(code),

@@ -1,5 +1,6 @@
 // The upload's progress as one stderr line redrawn in place, only for a person watching a
 // terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state.
+import { formatBytes } from '../report.ts';
 
 export interface UploadProgress {
   /** finished files, uploaded or failed */
@@ -45,15 +46,4 @@ export function progressLine(stream: NodeJS.WriteStream, now: () => number = Dat
 export function describeProgress(progress: UploadProgress, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? `, ${formatBytes((progress.bytesDone * 1000) / elapsedMs)}/s` : '';
   return `mlrun: uploading artifacts ${progress.filesDone}/${progress.filesTotal} files, ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${rate}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
