@@ -60,7 +60,7 @@ test('local artifact locations, as a path and as file://: byte-identical copies 
 
   for (const artifactUri of [plainUri, fileUriUri]) {
     const result = await uploadArtifacts({ artifactUri, trackingUri: undefined, env: {}, files });
-    assert.deepEqual(result, { uploaded: 4, bytes: 1000 + 8000 + 27000 + 64000, failures: [], pending: [] });
+    assert.deepEqual(result, { uploaded: 4, bytes: 1000 + 8000 + 27000 + 64000, failures: [], pending: [], pendingFailures: [] });
     const folder = artifactUri.startsWith('file:') ? fileURLToPath(artifactUri) : artifactUri;
     for (const name of expected) assert.equal(sha256(path.join(folder, name)), sha256(path.join(root, name)), name);
     // Nothing else, not even a staging file, is left in the run's folder.
