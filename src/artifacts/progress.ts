@@ -1,5 +1,6 @@
 // The upload's progress as one stderr line redrawn in place, only for a person watching a
-// terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state.
+// terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state. An upload over
+// within about a second draws nothing either: a line drawn and erased at once is only a flash.
 import { formatBytes } from '../report.ts';
 
 export interface UploadProgress {
@@ -17,16 +18,19 @@ export interface ProgressLine {
 }
 
 const REDRAW_MS = 100;
+/** How long an upload runs before its line is first drawn. */
+export const SHOW_AFTER_MS = 1000;
 
+/** The upload starts when the line is made: `now` is read then, and at every update. */
 export function progressLine(stream: NodeJS.WriteStream, now: () => number = Date.now): ProgressLine {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
-  let started: number | undefined;
+  const started = now();
   let drawnAt = -Infinity;
   let drawn = false;
   return {
     update(progress) {
       const time = now();
-      started ??= time;
+      if (time - started < SHOW_AFTER_MS) return;
       const finished = progress.filesDone === progress.filesTotal;
       if (!finished && time - drawnAt < REDRAW_MS) return;
       drawnAt = time;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { describeProgress, progressLine, type UploadProgress } from '../../src/artifacts/progress.ts';
+import { describeProgress, progressLine, SHOW_AFTER_MS, type UploadProgress } from '../../src/artifacts/progress.ts';
 import { uploadArtifacts } from '../../src/artifacts/upload.ts';
 import { freePort } from '../support/ports.ts';
 
@@ -24,10 +24,13 @@ test('not a TTY: nothing at all is written', () => {
   assert.equal(stream.text, '');
 });
 
-test('a TTY: one line redrawn with \\r, at most every 100 ms but always the last state, then erased', () => {
+test('a TTY: nothing for the first second; then one line redrawn with \\r, at most every 100 ms but always the last state, then erased', () => {
   const stream = fakeStream(true);
   let now = 1000;
   const line = progressLine(stream, () => now);
+  now += 999;
+  line.update({ ...HALF, filesDone: 0, bytesDone: 10 }); // the upload is younger than a second
+  now += 1;
   line.update({ ...HALF, filesDone: 0, bytesDone: 0 });
   now += 50;
   line.update({ ...HALF, bytesDone: 10 }); // too soon: skipped
@@ -37,18 +40,32 @@ test('a TTY: one line redrawn with \\r, at most every 100 ms but always the last
   line.end();
   assert.equal(
     stream.text,
-    '\rmlrun: uploading artifacts 0/2 files, 0 B of 3.0 MB\x1b[K' +
-      '\rmlrun: uploading artifacts 1/2 files, 1.5 MB of 3.0 MB, 1.5 MB/s\x1b[K' +
-      '\rmlrun: uploading artifacts 2/2 files, 3.0 MB of 3.0 MB, 3.0 MB/s\x1b[K' +
+    '\rmlrun: uploading artifacts 0/2 files, 0 B of 3.0 MB, 0 B/s\x1b[K' +
+      '\rmlrun: uploading artifacts 1/2 files, 1.5 MB of 3.0 MB, 750.0 KB/s\x1b[K' +
+      '\rmlrun: uploading artifacts 2/2 files, 3.0 MB of 3.0 MB, 1.5 MB/s\x1b[K' +
       '\r\x1b[K',
   );
 });
 
+test('a TTY: an upload over within a second draws nothing, not even its final state, and erases nothing', () => {
+  const stream = fakeStream(true);
+  let now = 0;
+  const line = progressLine(stream, () => now);
+  for (const progress of [{ ...HALF, filesDone: 0, bytesDone: 0 }, HALF, DONE]) {
+    now += 300;
+    line.update(progress);
+  }
+  line.end();
+  assert.equal(stream.text, '');
+});
+
 test('a narrow terminal gets the line cut, never wrapped', () => {
   const stream = fakeStream(true, 30);
-  const line = progressLine(stream);
+  let now = 0;
+  const line = progressLine(stream, () => now);
+  now = SHOW_AFTER_MS;
   line.update(DONE);
-  assert.equal(stream.text, `\r${describeProgress(DONE, 0).slice(0, 29)}\x1b[K`);
+  assert.equal(stream.text, `\r${describeProgress(DONE, SHOW_AFTER_MS).slice(0, 29)}\x1b[K`);
 });
 
 test('a cloud artifact location: one line for all files, nothing read', async () => {
