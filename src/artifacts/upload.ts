@@ -1,9 +1,11 @@
 // Uploads a stage's collected files into its run's artifact location, several at a time. Never
 // throws: every problem comes back as one line (without the `mlrun:` prefix) and the other files
-// still go.
+// still go. Every name is checked first, the same way for a server and a local folder
+// (artifact-name.ts).
 import fs from 'node:fs/promises';
 import { describeError } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
+import { artifactNameProblem, quoteName } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
 import { artifactDestination, type Destination } from './destination.ts';
 import type { ArtifactHttp } from './http-client.ts';
@@ -92,7 +94,8 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
         report();
       };
       try {
-        checkArtifactPath(file.artifactPath);
+        const nameProblem = artifactNameProblem(file.artifactPath);
+        if (nameProblem) throw new Error(nameProblem);
         const stored = await opened.send(file, sizes[index]!, onBytes);
         result.uploaded += 1;
         result.bytes += stored;
@@ -102,7 +105,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
         progress.bytesDone -= sent;
         storeFailed ||= isStoreWide(error);
         pending[index] = isStoreWide(error) || isWorthKeeping(error) || signal?.aborted === true;
-        failures[index] = { line: `cannot upload '${file.artifactPath}': ${describeError(error)}`, pending: pending[index] };
+        failures[index] = { line: `cannot upload ${quoteName(file.artifactPath)}: ${describeError(error)}`, pending: pending[index] };
       }
       progress.filesDone += 1;
       report();
@@ -164,14 +167,6 @@ async function openSender(
 function isStoreWide(error: unknown): boolean {
   if (!(error instanceof TrackingError)) return false;
   return error.unreachable || error.httpStatus === 401 || error.httpStatus === 403 || error.httpStatus === 503;
-}
-
-/** Files come from callers too: none may climb out of the run's folder. */
-function checkArtifactPath(artifactPath: string): void {
-  const segments = artifactPath.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw new Error('not a relative /-separated path inside the run');
-  }
 }
 
 /**
