@@ -5,6 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { describeProgress, progressLine, SHOW_AFTER_MS, type UploadProgress } from '../../src/artifacts/progress.ts';
 import { uploadArtifacts } from '../../src/artifacts/upload.ts';
+import { FAST_RETRIES, fakeServer } from '../support/fake-server.ts';
 import { freePort } from '../support/ports.ts';
 
 function fakeStream(isTTY: boolean, columns = 200): NodeJS.WriteStream & { text: string } {
@@ -186,4 +187,37 @@ test('local folder: a second upload replaces every file, small (copied in place)
     assert.deepEqual(fs.readFileSync(path.join(dest, 'out/big.bin')), fs.readFileSync(big));
   }
   assert.deepEqual(fs.readdirSync(path.join(dest, 'out')).sort(), ['big.bin', 'small.txt']);
+});
+
+test('a file refused for its size (413) or a server failure is pending, one refused for good is not; the others still go', async () => {
+  const server = await fakeServer((seen, _index, res) => {
+    const status = seen.url.endsWith('/big.bin') ? 413 : seen.url.endsWith('/bad.txt') ? 400 : seen.url.endsWith('/flaky.txt') ? 500 : 200;
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(status === 400 ? JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: 'no' }) : '{}');
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-'));
+  const files = ['bad.txt', 'big.bin', 'flaky.txt', 'ok.txt'].map((name) => {
+    fs.writeFileSync(path.join(dir, name), name);
+    return { localPath: path.join(dir, name), artifactPath: name };
+  });
+  const result = await uploadArtifacts({
+    artifactUri: 'mlflow-artifacts:/1/abc/artifacts',
+    trackingUri: server.uri,
+    env: { ...FAST_RETRIES, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1' },
+    files,
+  });
+  await server.close();
+  const put = (name: string) => `PUT ${server.uri}/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/${name}`;
+  assert.deepEqual(result, {
+    uploaded: 1,
+    bytes: 6,
+    failures: [`cannot upload 'bad.txt': ${put('bad.txt')} failed with HTTP 400 INVALID_PARAMETER_VALUE: no`],
+    pending: [files[1], files[2]],
+    pendingFailures: [
+      `cannot upload 'big.bin': ${put('big.bin')} failed with HTTP 413 Payload Too Large: the server or a proxy in front of it refuses a body of 7 bytes as too large`,
+      `cannot upload 'flaky.txt': ${put('flaky.txt')} failed with HTTP 500 INTERNAL_ERROR after 2 attempts: Internal Server Error, '{}'`,
+    ],
+  });
+  // 413 is not retried; 500 is, once here.
+  assert.deepEqual(server.seen.map((seen) => seen.url.split('/').at(-1)).sort(), ['bad.txt', 'big.bin', 'flaky.txt', 'flaky.txt', 'ok.txt']);
 });
