@@ -84,11 +84,10 @@ export class Tracking {
 
   /**
    * The run's copy in the offline record, for what the server could not take while the run stays
-   * there (closed with the run by finishTracking). Throws when no copy can be made: the run is
-   * not on a server, or the local record failed.
+   * there (closed with the run by finishTracking). Only for a run on a server (`target` is REST);
+   * throws when the local record fails.
    */
   async setAside(): Promise<RunInfo> {
-    if (this.offline || this.#plan.target.kind !== 'rest') throw new Error(`the run is already recorded in ${this.store.displayUri}`);
     const copy = await this.#offlineCopy();
     if ('error' in copy) throw copy.error;
     this.#aside ??= copy;
