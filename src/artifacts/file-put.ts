@@ -91,7 +91,7 @@ export class FileUploader {
       reported += delta;
       request.onBytes(delta);
     };
-    const attempted = (attempts: number) => this.#attempted(request.url, attempts);
+    const attempted = (attempts: number) => this.#attempted(request.url, attempts, request.length);
     return withRetries(this.#config.retry, request.signal, attempted, () => {
       if (reported) onBytes(-reported);
       return this.#attempt({ ...request, onBytes });
@@ -137,41 +137,57 @@ export class FileUploader {
     });
   }
 
-  #attempted(url: URL, attempts: number): Attempted {
+  #attempted(url: URL, attempts: number, bodyBytes: number): Attempted {
     return {
       request: `PUT ${redactUri(`${url.origin}${url.pathname}`)}`,
       attempts,
       scrub: (text) => redactSecrets(text, this.#config.secrets),
+      bodyBytes,
     };
   }
 }
 
-/** Reads the next chunk into one buffer while the socket takes the other; a buffer is refilled only once its write completed. */
+/**
+ * Reads the next chunk into one buffer while the socket takes the other; a buffer is refilled only
+ * once its write completed. Throws only when the file cannot be read: a write the connection did
+ * not take (reset, closed, an answer such as 413 that came before the whole body) just ends the
+ * body, and the request reports what happened through its own 'error' or 'response'.
+ */
 async function sendBody(request: http.ClientRequest, attempt: Attempt): Promise<void> {
   const { file, offset, length } = attempt;
   const size = Math.min(CHUNK_BYTES, length);
   const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
-  let written: Promise<void> = Promise.resolve();
+  let writing: { taken: Promise<boolean>; bytes: number } | undefined;
   for (let sent = 0, turn = 0; sent < length; turn++) {
     const buffer = buffers[turn % 2]!;
     const { bytesRead } = await file.read(buffer, 0, Math.min(size, length - sent), offset + sent);
     if (bytesRead === 0) throw new Error(`the file ended ${length - sent} bytes early: it changed while being sent`);
-    await written;
-    written = writeChunk(request, buffer.subarray(0, bytesRead)).then(() => attempt.onBytes(bytesRead));
+    if (writing && !(await written(writing, attempt))) return;
+    writing = { taken: writeChunk(request, buffer.subarray(0, bytesRead)), bytes: bytesRead };
     sent += bytesRead;
   }
-  await written;
+  if (writing && !(await written(writing, attempt))) return;
   request.end();
 }
 
-function writeChunk(request: http.ClientRequest, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const closed = () => reject(new Error('the request closed'));
+async function written(writing: { taken: Promise<boolean>; bytes: number }, attempt: Attempt): Promise<boolean> {
+  const taken = await writing.taken;
+  if (taken) attempt.onBytes(writing.bytes);
+  return taken;
+}
+
+/**
+ * True once the socket took the chunk, false when the request failed or closed first. Never
+ * rejects: it runs unobserved while the next chunk is read, and a rejection nobody waits for yet
+ * would end the process.
+ */
+function writeChunk(request: http.ClientRequest, chunk: Buffer): Promise<boolean> {
+  return new Promise((resolve) => {
+    const closed = () => resolve(false);
     request.once('close', closed);
     request.write(chunk, (error) => {
       request.off('close', closed);
-      if (error) reject(error);
-      else resolve();
+      resolve(!error);
     });
   });
 }

@@ -7,10 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { STAGING_PREFIX } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
 
-/** MLflow reserves this prefix for its own staging files. */
-const STAGING_PREFIX = '.artifact.uploading.';
 const STAGED_FROM_BYTES = 1024 * 1024;
 
 // copyFile lets the kernel copy (reflinks, copy_file_range): no file passes through memory. EXCL,

@@ -1,5 +1,7 @@
 // The upload's progress as one stderr line redrawn in place, only for a person watching a
-// terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state.
+// terminal: a pipe or a log file (DVC, CI) gets nothing, not even the final state. An upload over
+// within about a second draws nothing either: a line drawn and erased at once is only a flash.
+import { formatBytes } from '../report.ts';
 
 export interface UploadProgress {
   /** finished files, uploaded or failed */
@@ -16,16 +18,19 @@ export interface ProgressLine {
 }
 
 const REDRAW_MS = 100;
+/** How long an upload runs before its line is first drawn. */
+export const SHOW_AFTER_MS = 1000;
 
+/** The upload starts when the line is made: `now` is read then, and at every update. */
 export function progressLine(stream: NodeJS.WriteStream, now: () => number = Date.now): ProgressLine {
   if (!stream.isTTY) return { update: () => undefined, end: () => undefined };
-  let started: number | undefined;
+  const started = now();
   let drawnAt = -Infinity;
   let drawn = false;
   return {
     update(progress) {
       const time = now();
-      started ??= time;
+      if (time - started < SHOW_AFTER_MS) return;
       const finished = progress.filesDone === progress.filesTotal;
       if (!finished && time - drawnAt < REDRAW_MS) return;
       drawnAt = time;
@@ -45,15 +50,4 @@ export function progressLine(stream: NodeJS.WriteStream, now: () => number = Dat
 export function describeProgress(progress: UploadProgress, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? `, ${formatBytes((progress.bytesDone * 1000) / elapsedMs)}/s` : '';
   return `mlrun: uploading artifacts ${progress.filesDone}/${progress.filesTotal} files, ${formatBytes(progress.bytesDone)} of ${formatBytes(progress.bytesTotal)}${rate}`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

@@ -1,10 +1,12 @@
 // Uploads a stage's collected files into its run's artifact location, several at a time. Never
 // throws: every problem comes back as one line (without the `mlrun:` prefix) and the other files
-// still go.
+// still go. Every name is checked first, the same way for a server and a local folder
+// (artifact-name.ts).
 import fs from 'node:fs/promises';
 import { workingFolder } from '../config/working-folder.ts';
 import { describeError } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
+import { artifactNameProblem, quoteName } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
 import { artifactDestination, type Destination } from './destination.ts';
 import type { ArtifactHttp } from './http-client.ts';
@@ -34,9 +36,15 @@ export interface UploadResult {
   uploaded: number;
   /** bytes of the uploaded files */
   bytes: number;
+  /** One line each: files that would fail the same way anywhere (unreadable, a name MLflow refuses), and settings. */
   failures: string[];
-  /** Files not uploaded because the store failed as a whole (or the upload was abandoned): worth sending elsewhere. */
+  /**
+   * Files the store did not take for a reason of its own (gone, refusing their size, failing,
+   * the upload abandoned): worth keeping to send later.
+   */
   pending: ArtifactFile[];
+  /** One line each about the pending files: each failed one, then those not started. */
+  pendingFailures: string[];
 }
 
 const DEFAULT_CONCURRENCY = 6;
@@ -47,7 +55,7 @@ type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => v
 
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
   const { files, signal } = request;
-  const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [] };
+  const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [], pendingFailures: [] };
   if (files.length === 0) return result;
 
   const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? workingFolder());
@@ -66,7 +74,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   const progress: UploadProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: sum(sizes) };
   const report = () => request.onProgress?.({ ...progress });
   // Indexed by file, so the lines come out in the files' order whatever finishes first.
-  const failures = new Array<string | undefined>(files.length);
+  const failures = new Array<{ line: string; pending: boolean } | undefined>(files.length);
   let notStarted = 0;
   const pending = new Array<boolean>(files.length).fill(false);
   // Set when a failure is the whole store's (down, refusing, not serving): the next files would
@@ -87,18 +95,18 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
         report();
       };
       try {
-        checkArtifactPath(file.artifactPath);
+        const nameProblem = artifactNameProblem(file.artifactPath);
+        if (nameProblem) throw new Error(nameProblem);
         const stored = await opened.send(file, sizes[index]!, onBytes);
         result.uploaded += 1;
         result.bytes += stored;
         // Local copies report nothing while they run.
         progress.bytesDone += stored - sent;
       } catch (error) {
-        failures[index] = `cannot upload '${file.artifactPath}': ${describeError(error)}`;
         progress.bytesDone -= sent;
-        const wholeStore = isStoreWide(error) || signal?.aborted === true;
         storeFailed ||= isStoreWide(error);
-        pending[index] = wholeStore;
+        pending[index] = isStoreWide(error) || isWorthKeeping(error) || signal?.aborted === true;
+        failures[index] = { line: `cannot upload ${quoteName(file.artifactPath)}: ${describeError(error)}`, pending: pending[index] };
       }
       progress.filesDone += 1;
       report();
@@ -106,11 +114,13 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   } finally {
     await opened.close();
   }
-  result.failures.push(...failures.filter((line): line is string => line !== undefined));
+  for (const failure of failures) {
+    if (failure) (failure.pending ? result.pendingFailures : result.failures).push(failure.line);
+  }
   result.pending = files.filter((_, index) => pending[index]);
   if (notStarted) {
     const why = storeFailed ? 'the artifact store failed as a whole (above)' : 'upload abandoned';
-    result.failures.push(`${why}: ${plural(notStarted, 'more file')} not started`);
+    result.pendingFailures.push(`${why}: ${plural(notStarted, 'more file')} not started`);
   }
   return result;
 }
@@ -160,12 +170,14 @@ function isStoreWide(error: unknown): boolean {
   return error.unreachable || error.httpStatus === 401 || error.httpStatus === 403 || error.httpStatus === 503;
 }
 
-/** Files come from callers too: none may climb out of the run's folder. */
-function checkArtifactPath(artifactPath: string): void {
-  const segments = artifactPath.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw new Error('not a relative /-separated path inside the run');
-  }
+/**
+ * The store refused this file for a reason that may be gone later: its size (413, a limit someone
+ * can raise) or a failure of its own (5xx, or 408 / 429 after the retries). Any other refusal
+ * (400, 404) and a file that cannot be read would fail the same way again.
+ */
+function isWorthKeeping(error: unknown): boolean {
+  if (!(error instanceof TrackingError) || error.httpStatus === undefined) return false;
+  return error.httpStatus === 413 || error.httpStatus === 408 || error.httpStatus === 429 || error.httpStatus >= 500;
 }
 
 function sum(values: number[]): number {

@@ -24,10 +24,19 @@ export function watchLiveness(store: Store, progress: () => number = () => 0, id
     last = now;
     if (progressed || pinging) return;
     pinging = true;
-    store
-      .ping({ signal: AbortSignal.timeout(PING_MS) })
-      .catch(() => lost.abort(new Error(`no answer from ${store.displayUri}`)))
+    void answers(store)
+      .then((answered) => {
+        if (!answered) lost.abort(new Error(`no answer from ${store.displayUri}`));
+      })
       .finally(() => (pinging = false));
   }, idleMs);
   return { signal: lost.signal, stop: () => clearInterval(timer) };
+}
+
+/** Whether the store answers at all within PING_MS. Never rejects. */
+export function answers(store: Store): Promise<boolean> {
+  return store.ping({ signal: AbortSignal.timeout(PING_MS) }).then(
+    () => true,
+    () => false,
+  );
 }

@@ -4,9 +4,10 @@ import { collectOutputs, type ArtifactFile } from '../artifacts/collect.ts';
 import { uploadArtifacts } from '../artifacts/upload.ts';
 import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
 import type { Stage } from '../dvc/index.ts';
-import type { Reporter } from '../report.ts';
+import { describeError, type Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
-import type { Tracking } from './tracked-run.ts';
+import { answers } from './liveness.ts';
+import { OFFLINE_DB, type Tracking } from './tracked-run.ts';
 
 export const OUTPUT_LOG_ARTIFACT = 'mlrun/output.log';
 
@@ -21,8 +22,9 @@ export async function declaredOutputs(stage: Stage, artifactRoot: string, report
 }
 
 /**
- * Uploads files into the run (see uploadWatched for the options). Files the server could not take
- * because it is gone go to the offline record instead.
+ * Uploads files into the run (see uploadWatched for the options). Files the server did not take
+ * for a reason of its own go to the offline record for `mlrun sync`: with the rest of the run when
+ * the server is gone, else alone, while the run stays on the server.
  */
 export async function uploadFiles(
   tracking: Tracking,
@@ -34,11 +36,34 @@ export async function uploadFiles(
   if (files.length === 0 || options.hurry?.aborted) return;
   const result = await uploadWatched({ artifactUri: tracking.run.artifactUri, trackingUri: tracking.store.trackingUri, env, files }, options);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
-  const reason = result.failures.at(-1) ?? 'no progress';
-  if (result.pending.length > 0 && !options.hurry?.aborted && (await tracking.failover(reason))) {
-    const local = await uploadArtifacts({ artifactUri: tracking.run.artifactUri, trackingUri: undefined, env, files: result.pending });
-    for (const failure of local.failures) reporter.warn(failure);
+  for (const failure of result.failures) reporter.warn(failure);
+  if (result.pending.length === 0) return;
+  const keep = options.hurry?.aborted ? undefined : await keepOffline(tracking, result.pendingFailures[0]!);
+  if (!keep || 'error' in keep) {
+    const why = keep ? `, and the local record failed too (${describeError(keep.error)})` : '';
+    for (const failure of result.pendingFailures) reporter.warn(`${failure}${why}`);
     return;
   }
-  for (const failure of result.failures) reporter.warn(failure);
+  const local = await uploadArtifacts({ artifactUri: keep.artifactUri, trackingUri: undefined, env, files: result.pending });
+  const localFailures = [...local.failures, ...local.pendingFailures];
+  // After a failover, its own line said where the rest of the run went.
+  if (!keep.failedOver || localFailures.length > 0) {
+    const where = localFailures.length === 0 ? `: kept in ${OFFLINE_DB}; 'mlrun sync' delivers it later` : '';
+    for (const failure of result.pendingFailures) reporter.warn(`${failure}${where}`);
+  }
+  for (const failure of localFailures) reporter.warn(failure);
+}
+
+/**
+ * Where files the server did not take go: the offline record of the whole rest of the run when
+ * the server no longer answers at all, else the run's copy there (setAside).
+ */
+async function keepOffline(tracking: Tracking, reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
+  if (tracking.target.kind !== 'rest') return undefined;
+  if (!(await answers(tracking.store)) && (await tracking.failover(reason))) return { artifactUri: tracking.run.artifactUri, failedOver: true };
+  try {
+    return { artifactUri: (await tracking.setAside()).artifactUri, failedOver: false };
+  } catch (error) {
+    return { error };
+  }
 }

@@ -186,7 +186,8 @@ function artifactUploader(dbPath: string, store: Store, env: NodeJS.ProcessEnv, 
     for (const warning of collected.warnings) reporter.warn(`${describeRun(run)}: ${warning}`);
     if (collected.files.length === 0) return { count: 0 };
     const result = await uploadWatched({ artifactUri: remote.artifactUri, trackingUri: store.trackingUri, env, files: collected.files });
-    if (result.failures.length > 0) return { failure: result.failures.join('; ') };
+    const failures = [...result.failures, ...result.pendingFailures];
+    if (failures.length > 0) return { failure: failures.join('; ') };
     return { count: result.uploaded };
   };
 }

@@ -17,9 +17,17 @@ export const START_BUDGET_MS = 4000;
 /** Where runs go while their server cannot be reached, for `mlrun sync` to deliver. */
 export const OFFLINE_DB = path.join('.mlrun', 'offline', 'mlflow.db');
 
+/** The run's copy in the offline record, for a run the server has. */
+interface OfflineCopy {
+  store: Store;
+  run: RunInfo;
+}
+
 /**
  * A run being recorded, and where. When the server is lost halfway (after the run was created),
- * `failover` moves the rest of the run to the offline record, tagged with the server's run id so
+ * `failover` moves the rest of the run to the offline record; when the server only could not take
+ * some of it (an artifact too large for a proxy), `setAside` gives that part a place there while
+ * the run stays on the server. Either way the offline copy is tagged with the server's run id, so
  * `mlrun sync` completes that run instead of creating another.
  */
 export class Tracking {
@@ -30,6 +38,9 @@ export class Tracking {
   readonly #plan: TrackingPlan;
   readonly #reporter: Reporter;
   #failover: Promise<boolean> | undefined;
+  #copy: Promise<OfflineCopy | { error: unknown }> | undefined;
+  /** The offline copy while the run stays on the server: closed with the run. */
+  #aside: OfflineCopy | undefined;
 
   constructor(store: Store, run: RunInfo, offline: boolean, plan: TrackingPlan, reporter: Reporter) {
     this.store = store;
@@ -71,17 +82,48 @@ export class Tracking {
     }
   }
 
-  async #moveOffline(reason: string): Promise<boolean> {
+  /**
+   * The run's copy in the offline record, for what the server could not take while the run stays
+   * there (closed with the run by finishTracking). Only for a run on a server (`target` is REST);
+   * throws when the local record fails.
+   */
+  async setAside(): Promise<RunInfo> {
+    const copy = await this.#offlineCopy();
+    if ('error' in copy) throw copy.error;
+    this.#aside ??= copy;
+    return copy.run;
+  }
+
+  /** Closes the copy setAside made, as the run itself was closed; a no-op without one. */
+  async closeAside(end: { status: RunStatus; endTime: number; tags: Tag[] }): Promise<void> {
+    const aside = this.#aside;
+    this.#aside = undefined;
+    // After a failover the copy is the run's store, closed as the run.
+    if (!aside || aside.store === this.store) return;
+    try {
+      await closeRun(aside.store, aside.run.runId, end);
+    } finally {
+      await aside.store.close().catch(() => undefined);
+    }
+  }
+
+  /** Made once: a failover after setAside moves the rest of the run into the same copy. */
+  #offlineCopy(): Promise<OfflineCopy | { error: unknown }> {
     const remote = this.run;
-    const server = this.store.displayUri;
-    const copy = await openOfflineRun(this.#plan, server, [{ key: SYNC_TAGS.runId, value: remote.runId }], {
+    this.#copy ??= openOfflineRun(this.#plan, this.store.displayUri, [{ key: SYNC_TAGS.runId, value: remote.runId }], {
       runName: remote.runName,
       startTime: remote.startTime,
-    }).catch((error: unknown) => {
-      this.#reporter.warn(`lost ${server} during the run (${reason}), and the local record failed too (${describeError(error)})`);
-      return undefined;
-    });
-    if (!copy) return false;
+    }).catch((error: unknown) => ({ error }));
+    return this.#copy;
+  }
+
+  async #moveOffline(reason: string): Promise<boolean> {
+    const server = this.store.displayUri;
+    const copy = await this.#offlineCopy();
+    if ('error' in copy) {
+      this.#reporter.warn(`lost ${server} during the run (${reason}), and the local record failed too (${describeError(copy.error)})`);
+      return false;
+    }
     this.#reporter.warn(`lost ${server} during the run (${reason}): the rest of the run is recorded locally in ${OFFLINE_DB}; 'mlrun sync' delivers it later`);
     await this.store.close().catch(() => undefined);
     this.store = copy.store;
@@ -188,8 +230,13 @@ export async function finishTracking(
     reporter.warn(`could not close run ${tracking.run.runId} in ${tracking.store.displayUri}: ${reason}`);
   } finally {
     liveness.stop();
-    await tracking.store.close().catch(() => undefined);
   }
+  // The part set aside for `mlrun sync` is closed the same way: sync then gives the server's run
+  // the same status and end time it already has.
+  await tracking.closeAside({ ...end, endTime }).catch((error: unknown) => {
+    reporter.warn(`could not close the local record of run ${tracking.run.runId} in ${OFFLINE_DB}: ${describeError(error)}`);
+  });
+  await tracking.store.close().catch(() => undefined);
 }
 
 /** FINISHED on exit 0, KILLED when a signal ended the command, FAILED otherwise (as MLflow means them). */

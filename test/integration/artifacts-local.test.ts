@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { collectOutputs } from '../../src/artifacts/collect.ts';
 import { uploadArtifacts } from '../../src/artifacts/upload.ts';
-import { venvBin } from '../support/paths.ts';
+import { cleanEnv } from '../support/mlrun.ts';
+import { mlrunBinary, venvBin } from '../support/paths.ts';
 import { inspectMlflow } from '../support/python.ts';
 
 /**
@@ -60,7 +61,7 @@ test('local artifact locations, as a path and as file://: byte-identical copies 
 
   for (const artifactUri of [plainUri, fileUriUri]) {
     const result = await uploadArtifacts({ artifactUri, trackingUri: undefined, env: {}, files });
-    assert.deepEqual(result, { uploaded: 4, bytes: 1000 + 8000 + 27000 + 64000, failures: [], pending: [] });
+    assert.deepEqual(result, { uploaded: 4, bytes: 1000 + 8000 + 27000 + 64000, failures: [], pending: [], pendingFailures: [] });
     const folder = artifactUri.startsWith('file:') ? fileURLToPath(artifactUri) : artifactUri;
     for (const name of expected) assert.equal(sha256(path.join(folder, name)), sha256(path.join(root, name)), name);
     // Nothing else, not even a staging file, is left in the run's folder.
@@ -70,4 +71,15 @@ test('local artifact locations, as a path and as file://: byte-identical copies 
 
   const listed = inspectMlflow(trackingUri, { runIds: [plain, fileUri], withArtifacts: true }).runs.map((run) => run.artifacts);
   assert.deepEqual(listed, [[...expected].sort(), [...expected].sort()]);
+});
+
+test('in a terminal, an upload over within a second draws no progress line: the output is the command\'s alone', () => {
+  const project = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-tty-')));
+  fs.mkdirSync(path.join(project, '.dvc'));
+  // script(1) gives mlrun a terminal for stdin, stdout and stderr alike.
+  const line = 'a line of output of 37 bytes, or so.';
+  const seen = execFileSync('script', ['-qec', `${mlrunBinary} -- echo '${line}'`, '/dev/null'], { cwd: project, env: cleanEnv(), encoding: 'utf8' });
+  assert.equal(seen, `${line}\r\n`);
+  const [run] = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { experimentIds: ['0'], withArtifacts: true }).runs;
+  assert.deepEqual(run!.artifacts, ['mlrun/output.log']);
 });

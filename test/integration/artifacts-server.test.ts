@@ -135,7 +135,7 @@ describe('artifacts to a real mlflow server (served artifacts, local destination
     // Twice, to the same artifact path: the second upload replaces the first.
     const natural = await uploadInChild({ artifactUri, trackingUri: uri, files: big }, false);
     const live = await uploadInChild({ artifactUri, trackingUri: uri, files: big }, true);
-    for (const measured of [natural, live]) assert.deepEqual(measured.result, { uploaded: 1, bytes: 50 * MB, failures: [], pending: [] });
+    for (const measured of [natural, live]) assert.deepEqual(measured.result, { uploaded: 1, bytes: 50 * MB, failures: [], pending: [], pendingFailures: [] });
     const growth = (measured: Measured) => (measured.rssPeak - measured.rssBefore) / MB;
     t.diagnostic(
       `50 MB upload: ${natural.ms.toFixed(0)} ms (${(50 / (natural.ms / 1000)).toFixed(1)} MB/s); peak RSS growth ${growth(natural).toFixed(1)} MB, ` +
@@ -168,7 +168,7 @@ describe('artifacts to a real mlflow server (served artifacts, local destination
         env: cleanEnv({ MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: String(MB), MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: String(MB) }),
         files,
       });
-      assert.deepEqual(result, { uploaded: 1, bytes: 3 * MB, failures: [], pending: [] });
+      assert.deepEqual(result, { uploaded: 1, bytes: 3 * MB, failures: [], pending: [], pendingFailures: [] });
 
       const requests = fs
         .readFileSync(path.join(server.dir, 'server.log'), 'utf8')

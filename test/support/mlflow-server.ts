@@ -17,6 +17,8 @@ export interface MlflowServer {
   port: number;
   /** Stops the server (SIGTERM, then SIGKILL) and leaves its folder. */
   stop(): Promise<void>;
+  /** Kills it at once (SIGKILL), as a crash or an OOM kill would, in the middle of what it does. */
+  kill(): Promise<void>;
   /** Starts it again on the same port and folder, after `stop`. */
   restart(): Promise<void>;
 }
@@ -66,12 +68,12 @@ export async function startMlflowServer(options: ServerOptions = {}): Promise<Ml
     await waitUntilHealthy(uri, child, path.join(dir, 'server.log'));
   };
 
-  const stop = async () => {
+  const end = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
     if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    process.kill(-running.pid!, 'SIGTERM');
+    process.kill(-running.pid!, signal);
     const timer = setTimeout(() => {
       try { process.kill(-running.pid!, 'SIGKILL'); } catch { /* already gone */ }
     }, 5000);
@@ -80,7 +82,7 @@ export async function startMlflowServer(options: ServerOptions = {}): Promise<Ml
   };
 
   await start();
-  return { uri, dir, port, stop, restart: start };
+  return { uri, dir, port, stop: () => end('SIGTERM'), kill: () => end('SIGKILL'), restart: start };
 }
 
 async function waitUntilHealthy(uri: string, child: ChildProcess, logPath: string): Promise<void> {

@@ -3,6 +3,8 @@
 // the errors the upload's store-wide logic reads.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -118,4 +120,54 @@ test('a file that ends before its length is a body failure: not unreachable, not
   assert.equal(error.unreachable, false);
   assert.equal(error.message, `PUT ${server.uri}/up failed: cannot read the body to send (the file ended 10 bytes early: it changed while being sent)`);
   assert.equal(server.seen.length, 0);
+});
+
+/** A server that reads `readBytes` of each request's body, then calls `act` and drops the rest. */
+async function cuttingServer(readBytes: number, act: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<{ uri: string; requests: number; close(): Promise<void> }> {
+  const state = { uri: '', requests: 0, close: async (): Promise<void> => undefined };
+  const server = http.createServer((req, res) => {
+    state.requests += 1;
+    let read = 0;
+    let acted = false;
+    req.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (!acted && read >= readBytes) {
+        acted = true;
+        act(req, res);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.uri = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  state.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  return state;
+}
+
+// Several chunks, so that a write fails while the next chunk is being read: the case that once
+// ended the process through an unhandled rejection (node:test fails a test that leaves one).
+const BIG = Buffer.alloc(6 * 1024 * 1024, 7);
+
+test('an answer before the whole body (413 from a proxy) ends the upload with that answer: one request, the size in the message', async () => {
+  const server = await cuttingServer(1024 * 1024, (_req, res) => {
+    res.writeHead(413, 'Request Entity Too Large', { 'Content-Type': 'text/html' });
+    res.end('<html><head><title>413 Request Entity Too Large</title></head></html>');
+  });
+  const uploader = new FileUploader(server.uri, FAST);
+  const error = await rejection(uploader.put({ target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
+  uploader.close();
+  await server.close();
+  assert.equal(server.requests, 1);
+  assert.equal(error.httpStatus, 413);
+  assert.equal(error.message, `PUT ${server.uri}/up failed with HTTP 413 Request Entity Too Large: the server or a proxy in front of it refuses a body of 6.3 MB (6291456 bytes) as too large`);
+});
+
+test('a connection reset mid-body is a network failure, retried, then unreachable', async () => {
+  const server = await cuttingServer(2 * 1024 * 1024, (req) => req.socket.resetAndDestroy());
+  const uploader = new FileUploader(server.uri, { ...FAST, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2' });
+  const error = await rejection(uploader.put({ target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
+  uploader.close();
+  await server.close();
+  assert.equal(server.requests, 3);
+  assert.equal(error.unreachable, true);
+  assert.equal(error.message, `PUT ${server.uri}/up failed: cannot reach the server (connection reset) after 3 attempts`);
 });

@@ -37,6 +37,19 @@ test('plain text maps by status and is scrubbed of secrets; a 503 from MLflow is
   assert.equal(httpError(401, 'Unauthorized', '', at()).message, 'POST http://h:5000/api/2.0/mlflow/runs/create failed with HTTP 401 UNAUTHENTICATED: Unauthorized, no MLflow error in the body');
 });
 
+test('413 says the size of the body refused, and by whom it may be, instead of an error code', () => {
+  const put = { request: 'PUT http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/model.bin', attempts: 1, scrub: (t: string) => t, bodyBytes: 314_572_800 };
+  const html = '<html><head><title>413 Request Entity Too Large</title></head></html>';
+  const error = httpError(413, 'Request Entity Too Large', html, put);
+  assert.equal(error.httpStatus, 413);
+  assert.equal(error.unreachable, false);
+  assert.equal(
+    error.message,
+    'PUT http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/model.bin failed with HTTP 413 Request Entity Too Large: the server or a proxy in front of it refuses a body of 314.6 MB (314572800 bytes) as too large',
+  );
+  assert.equal(httpError(413, '', '', { ...at(), bodyBytes: 37 }).message, 'POST http://h:5000/api/2.0/mlflow/runs/create failed with HTTP 413: the server or a proxy in front of it refuses a body of 37 bytes as too large');
+});
+
 test('long messages are cut to 1000 characters', () => {
   const error = httpError(400, '', JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: 'x'.repeat(5000) }), at());
   assert.equal(error.message.length, 1000);

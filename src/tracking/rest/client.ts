@@ -82,7 +82,8 @@ export class RestClient {
   }
 
   #send(request: Send): Promise<Answer> {
-    const attempted = (attempts: number) => this.#attempted(request.method, request.url, attempts);
+    const bodyBytes = request.body === undefined ? undefined : Buffer.byteLength(request.body);
+    const attempted = (attempts: number) => this.#attempted(request.method, request.url, attempts, bodyBytes);
     return withRetries(this.#config.retry, request.signal, attempted, () => this.#attempt(request));
   }
 
@@ -121,12 +122,13 @@ export class RestClient {
     return requestHeaders(this.#config, this.#origin, target, !target.includes('/mlflow/workspaces'));
   }
 
-  #attempted(method: string, target: string, attempts: number): Attempted {
+  #attempted(method: string, target: string, attempts: number, bodyBytes?: number): Attempted {
     const url = this.#resolve(target).replace(/[?#].*$/, '');
     return {
       request: `${method} ${redactUri(url)}`,
       attempts,
       scrub: (text) => redactSecrets(text, this.#config.secrets),
+      ...(bodyBytes === undefined ? {} : { bodyBytes }),
     };
   }
 }

@@ -1,5 +1,6 @@
 // Turns HTTP answers and network failures into one-line TrackingErrors, as the Python client's
 // `verify_rest_response` does: MLflow's JSON body when there is one, else a code from the status.
+import { formatBytes } from '../../report.ts';
 import { TrackingError } from '../errors.ts';
 
 /** `HTTP_STATUS_TO_ERROR_CODE` in mlflow/exceptions.py; any other status is INTERNAL_ERROR. */
@@ -40,15 +41,37 @@ export interface Attempted {
   request: string;
   attempts: number;
   scrub: (text: string) => string;
+  /** bytes of the request's body, when it has one */
+  bodyBytes?: number;
 }
 
 /** The error for a non-2xx answer whose body is `body`. */
 export function httpError(status: number, statusText: string, body: string, at: Attempted): TrackingError {
+  if (status === HTTP_TOO_LARGE) return tooLargeError(statusText, at);
   const mlflow = parseMlflowError(body);
   const code = mlflow?.error_code ?? errorCodeForStatus(status);
   const detail = mlflow ? mlflow.message : describeBody(body, statusText);
   const message = oneLine(at.scrub(`${at.request} failed with HTTP ${status} ${code}${after(at.attempts)}: ${detail}`));
   return new TrackingError(message, code, { httpStatus: status, unreachable: !mlflow && GATEWAY_STATUSES.has(status) });
+}
+
+const HTTP_TOO_LARGE = 413;
+
+/**
+ * 413 comes from whatever limits bodies: MLflow's server has no limit of its own on an artifact
+ * PUT, so it is mostly a proxy in front of it (nginx's client_max_body_size is 1 MB by default).
+ * What it refused is the size, so the message says the size, and not the code MLflow's client
+ * gives it (INTERNAL_ERROR: HTTP_STATUS_TO_ERROR_CODE has no 413), which would blame the server.
+ */
+function tooLargeError(statusText: string, at: Attempted): TrackingError {
+  const size = at.bodyBytes === undefined ? 'the body' : `a body of ${describeSize(at.bodyBytes)}`;
+  const message = oneLine(at.scrub(`${at.request} failed with HTTP 413${statusText ? ` ${statusText}` : ''}: the server or a proxy in front of it refuses ${size} as too large`));
+  return new TrackingError(message, errorCodeForStatus(HTTP_TOO_LARGE), { httpStatus: HTTP_TOO_LARGE });
+}
+
+/** `8.4 MB (8388608 bytes)`: the short form to read, the exact one to compare with a limit. */
+function describeSize(bytes: number): string {
+  return bytes < 1000 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
 }
 
 /** The error when no answer came: refused, reset, timed out, DNS, TLS. */

@@ -10,8 +10,13 @@ import {
 
 /** `_TRANSIENT_FAILURE_RESPONSE_CODES` */
 const RETRIED_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
-/** urllib3 also retries these when they carry a Retry-After header. */
-const RETRY_AFTER_STATUSES = new Set([413, 429, 503]);
+/**
+ * urllib3 also retries these when they carry a Retry-After header (`Retry.RETRY_AFTER_STATUS_CODES`
+ * is 413, 429, 503, and MLflow's client keeps urllib3's default). 413 is left out here, even with
+ * the header: the same body meets the same limit (a proxy's client_max_body_size, a load
+ * balancer's cap), and each attempt would send the whole file again for nothing.
+ */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
 const BACKOFF_MAX_SECONDS = 120;
 const RETRY_AFTER_MAX_SECONDS = 21_600;
 
