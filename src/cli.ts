@@ -1,7 +1,7 @@
 // The commander program: parses mlrun's own options (everything before `--`) and dispatches to
-// commands/. Usage errors exit 2 before any command starts.
+// stage/, pipeline/ and sync/. Usage errors exit 2 before any command starts.
 import { Command, CommanderError } from 'commander';
-import { USAGE_EXIT_CODE, UsageError } from './config/usage-error.ts';
+import { USAGE_EXIT_CODE, UsageError } from './settings/usage-error.ts';
 import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
 import { redactSecrets } from './tracking/redact.ts';
 import { secretsOf } from './tracking/secrets.ts';
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-output-log', "do not keep the command's output")
     .addHelpText('after', EXAMPLES)
     .action(async (stray: string[], options) => {
-      const { stageCommand } = await import('./commands/stage.ts');
+      const { stageCommand } = await import('./stage/stage.ts');
       exitCode = await stageCommand(requireCommand(stray), options);
     });
 
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[command...]')
     .addHelpText('after', '\nExample:\n  mlrun pipeline --name nightly -- dvc repro')
     .action(async (stray: string[], options) => {
-      const { pipelineCommand } = await import('./commands/pipeline.ts');
+      const { pipelineCommand } = await import('./pipeline/pipeline.ts');
       exitCode = await pipelineCommand(requireCommand(stray), options);
     });
 
@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
     .action(async (options) => {
-      const { syncCommand } = await import('./commands/sync.ts');
+      const { syncCommand } = await import('./sync/sync.ts');
       exitCode = await syncCommand(options);
     });
 

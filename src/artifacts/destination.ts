@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { redactUri } from '../tracking/redact.ts';
 
 /** The artifacts service of an MLflow server (mlflow/protos/mlflow_artifacts.proto). */
-export const ARTIFACTS_API = '/api/2.0/mlflow-artifacts';
+const ARTIFACTS_API = '/api/2.0/mlflow-artifacts';
 
 export type Destination =
   | {

@@ -3,7 +3,7 @@
 // still go. Every name is checked first, the same way for a server and a local folder
 // (artifact-name.ts).
 import fs from 'node:fs/promises';
-import { workingFolder } from '../config/working-folder.ts';
+import { workingFolder } from '../settings/working-folder.ts';
 import { describeError } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { artifactNameProblem, quoteName } from './artifact-name.ts';

@@ -4,7 +4,7 @@
 import { progressLine } from './progress.ts';
 import { uploadArtifacts, type UploadRequest, type UploadResult } from './upload.ts';
 
-export const UPLOAD_IDLE_MS = 30_000;
+const UPLOAD_IDLE_MS = 30_000;
 
 export interface WatchOptions {
   /** Draw the progress line (when stderr is a terminal); off while another program writes there. */

@@ -8,7 +8,7 @@ import { readDataFile } from './files.ts';
  * (`train/loss` is written as `{"train": {"loss": …}}`), so both sources name a metric alike, and
  * MLflow's UI groups by it. Bools, strings and lists are not metrics. NaN/±Infinity are kept.
  */
-export function flattenMetrics(data: Data, prefix = '', into: Record<string, number> = {}): Record<string, number> {
+function flattenMetrics(data: Data, prefix = '', into: Record<string, number> = {}): Record<string, number> {
   if (isMap(data)) {
     for (const [k, v] of Object.entries(data)) flattenMetrics(v, prefix ? `${prefix}/${k}` : k, into);
   } else if (prefix && typeof data === 'bigint') {

@@ -18,7 +18,7 @@ export interface ParamsValues {
 }
 
 /** Text of a param value: numbers as DVC prints them in `cmd` (`0.001`, `1e-05`, `1.0`), lists and dicts as JSON. */
-export function formatParam(value: Data): string {
+function formatParam(value: Data): string {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') return pyFloat(value);

@@ -8,12 +8,12 @@
 import type { MetricConfig, MetricConfigOptions } from './parse/config.ts';
 import { metricsEnabled, type MetricsFrom, type OutputStream } from './parse/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { watchLiveness } from '../commands/liveness.ts';
+import { watchLiveness } from '../tracking/liveness.ts';
 import { MetricRecorder, type MetricReport } from './deliver/recorder.ts';
 import { burstOverIn } from './pacing.ts';
 import { MetricsThread } from './thread/handoff.ts';
 import type { ThreadInit } from './thread/protocol.ts';
-import type { Tracking } from '../commands/tracked-run.ts';
+import type { Tracking } from '../tracking/tracked-run.ts';
 
 /** Output that waits for the thread beyond this goes into the thread's hand-off (bounded memory, then disk). */
 const HANDOFF_AFTER_BYTES = 256 * 1024;

@@ -20,8 +20,8 @@ export interface WriteError {
   message: string;
 }
 
-export const NOT_FOUND = 127;
-export const NOT_EXECUTABLE = 126;
+const NOT_FOUND = 127;
+const NOT_EXECUTABLE = 126;
 
 export function signalExitCode(signal: string): number {
   const number = os.constants.signals[signal as keyof typeof os.constants.signals];

@@ -1,16 +1,8 @@
 // mlrun stays alive while its command runs, whatever signal it gets, and hands SIGINT, SIGTERM and
 // SIGHUP on to the command; mlrun's exit code then follows from how the command ended.
-export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type ForwardedSignal = (typeof FORWARDED_SIGNALS)[number];
 
-/**
- * Calls `forward` for every forwarded signal mlrun receives until the returned function is called.
- *
- * Ctrl-C in a terminal sends SIGINT to the whole foreground process group, so the command gets it
- * straight from the terminal: forwarding it again would deliver it twice (a Python program would
- * see a second KeyboardInterrupt during its clean-up). So SIGINT is forwarded only when mlrun's
- * stdin is not a terminal, where a SIGINT was meant for mlrun alone (`kill -INT`, a scheduler).
- */
 /**
  * Calls `handler` once for the first forwarded signal mlrun receives (whatever its origin) until
  * the returned function is called; later ones are swallowed so mlrun can finish closing.
@@ -28,6 +20,14 @@ export function onceOnSignal(handler: (signal: ForwardedSignal) => void): () => 
   return () => handlers.forEach((remove) => remove());
 }
 
+/**
+ * Calls `forward` for every forwarded signal mlrun receives until the returned function is called.
+ *
+ * Ctrl-C in a terminal sends SIGINT to the whole foreground process group, so the command gets it
+ * straight from the terminal: forwarding it again would deliver it twice (a Python program would
+ * see a second KeyboardInterrupt during its clean-up). So SIGINT is forwarded only when mlrun's
+ * stdin is not a terminal, where a SIGINT was meant for mlrun alone (`kill -INT`, a scheduler).
+ */
 export function forwardSignals(forward: (signal: ForwardedSignal) => void): () => void {
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {

@@ -3,3 +3,9 @@
 export const MAX_ENTITY_KEY_LENGTH = 250;
 export const MAX_PARAM_VAL_LENGTH = 6000;
 export const MAX_TAG_VAL_LENGTH = 8000;
+
+// What one log-batch request may carry (validation.py `_validate_batch_log_limits`).
+export const MAX_METRICS_PER_BATCH = 1000;
+export const MAX_PARAMS_TAGS_PER_BATCH = 100;
+export const MAX_ENTITIES_PER_BATCH = 1000;
+export const MAX_BATCH_REQUEST_BYTES = 1_000_000;

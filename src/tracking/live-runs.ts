@@ -9,10 +9,10 @@
 // closes the run reaches the store with the MLflow settings of its own environment.
 import fs from 'node:fs';
 import path from 'node:path';
-import { stateFolder } from '../config/private-folders.ts';
+import { stateFolder } from '../settings/private-folders.ts';
 import type { ProcessIdentity } from '../process/process-identity.ts';
 import type { StoreTarget } from './open-store.ts';
-import { sameServerKey } from './sync/plan.ts';
+import { sameServerKey } from './redact.ts';
 
 export interface LiveRunEntry {
   runId: string;

@@ -1,11 +1,11 @@
 // Chooses the backend from the tracking URI, as MLflow does, and loads only that backend's code:
 // the embedded store needs neither axios nor HTTP, the server needs no SQLite.
 import path from 'node:path';
-import { UsageError } from '../config/usage-error.ts';
+import { UsageError } from '../settings/usage-error.ts';
 import { redactUri } from './redact.ts';
 import type { Store } from './store.ts';
 
-export const EMBEDDED_DB = 'mlflow.db';
+const EMBEDDED_DB = 'mlflow.db';
 export { DEFAULT_ARTIFACT_FOLDER as EMBEDDED_ARTIFACTS } from './sqlite/location.ts';
 
 export type StoreTarget = { kind: 'rest'; uri: string } | { kind: 'sqlite'; dbPath: string };

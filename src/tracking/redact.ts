@@ -49,3 +49,18 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   }
   return result;
 }
+
+/**
+ * Two spellings of one server compare equal: the recorded server is already redacted (no
+ * credentials), so the target is redacted too; case of scheme and host and a trailing slash do not
+ * matter.
+ */
+export function sameServerKey(uri: string): string {
+  const redacted = redactUri(uri.trim());
+  try {
+    const url = new URL(redacted);
+    return `${url.protocol}//${url.username ? `${url.username}@` : ''}${url.host}${url.pathname.replace(/\/+$/, '')}${url.search}`;
+  } catch {
+    return redacted.replace(/\/+$/, '');
+  }
+}

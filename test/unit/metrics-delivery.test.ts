@@ -137,22 +137,6 @@ describe('MetricSink', () => {
     assert.deepEqual(await collect(metrics.takeUndelivered()), [], 'handed back once');
   });
 
-  test('the caller says the backend is gone: the request in flight is aborted and handed back first', async () => {
-    const server = fakeServer();
-    server.stall();
-    const metrics = sink(server);
-    for (let n = 0; n < 2500; n++) metrics.push(point(n));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(server.calls, 1);
-    metrics.fail(new Error('server unreachable'));
-    assert.equal(server.signals[0]?.aborted, true);
-    await metrics.close();
-    const handedBack = (await collect(metrics.takeUndelivered())).flat();
-    assert.equal(handedBack.length, 2500);
-    assert.ok(handedBack.every((metric, n) => metric.step === n));
-    assert.equal(server.calls, 1);
-  });
-
   test('close({ signal }) gives up on a stalled server when the signal aborts; the rest is handed back', async () => {
     const server = fakeServer();
     server.stall();
@@ -166,21 +150,6 @@ describe('MetricSink', () => {
       handedBack.map((metric) => metric.step),
       Array.from({ length: 1500 }, (_, n) => n),
     );
-  });
-
-  test('retryable errors are retried with the same batch; order is kept', async () => {
-    const server = fakeServer();
-    server.failOnCall = 1;
-    server.error = Object.assign(new Error('503'), { retryable: true });
-    const metrics = sink(server, { isRetryable: (error) => (error as { retryable?: boolean }).retryable === true });
-    for (let n = 0; n < 1200; n++) metrics.push(point(n));
-    await metrics.close();
-    assert.equal(metrics.stopped, false);
-    assert.deepEqual(
-      server.batches.map((batch) => batch.length),
-      [1000, 200],
-    );
-    assert.ok(server.batches.flat().every((metric, n) => metric.step === n));
   });
 
   test('a spill file that cannot be written: the overflow stays in memory, nothing is lost', async () => {

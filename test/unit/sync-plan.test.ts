@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { OfflineRun } from '../../src/tracking/sqlite/offline-reader.ts';
-import { planSync, sameServerKey } from '../../src/tracking/sync/plan.ts';
+import { planSync } from '../../src/sync/plan.ts';
+import { sameServerKey } from '../../src/tracking/redact.ts';
 
 const SERVER = 'http://mlflow.example:5000';
 

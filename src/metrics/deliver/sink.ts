@@ -3,6 +3,7 @@
 // every second, within MLflow's log-batch limits. Memory is capped; the overflow waits in a spill
 // file and is read back in order. When sending fails for good, nothing is lost: the rest is handed
 // back, in order, for the caller to record elsewhere.
+import { MAX_BATCH_REQUEST_BYTES, MAX_METRICS_PER_BATCH } from '../../tracking/limits.ts';
 import type { CallOptions, Metric } from '../../tracking/store.ts';
 import { SpillFile } from './spill.ts';
 
@@ -19,8 +20,6 @@ export interface MetricSinkOptions {
   /** JSON bytes of the points of one batch; the rest of the 1 MB is left for the request around them. */
   maxBatchBytes?: number;
   flushIntervalMs?: number;
-  /** Errors worth trying the same batch again for (with backoff); any other error stops sending. */
-  isRetryable?: (error: unknown) => boolean;
 }
 
 export interface SinkStats {
@@ -37,18 +36,15 @@ export interface SinkStats {
   peakInMemory: number;
 }
 
-const MAX_BATCH_POINTS = 1000;
-const MAX_BATCH_BYTES = 1_000_000 - 1024;
+const MAX_BATCH_BYTES = MAX_BATCH_REQUEST_BYTES - 1024;
 const MAX_IN_MEMORY = 20_000;
 const FLUSH_INTERVAL_MS = 1000;
-const MAX_RETRY_DELAY_MS = 8000;
 
 export class MetricSink {
   private readonly send: SendPoints;
   private readonly spill: SpillFile;
   private readonly maxBatchPoints: number;
   private readonly maxBatchBytes: number;
-  private readonly isRetryable: (error: unknown) => boolean;
   /** Points are spilled this many at a time; the memory cap keeps room for one such group. */
   private readonly spillChunk: number;
   /** The most points held in `queue` + in flight + handed back; the spill group fills the rest. */
@@ -67,7 +63,6 @@ export class MetricSink {
   private closing = false;
   private stopReason: { reason: unknown } | undefined;
   private abortInFlight: AbortController | undefined;
-  private wakeUp: (() => void) | undefined;
   private closed: Promise<void> | undefined;
   private finished = false;
   /** Why the spill file could not be written; from then on the overflow stays in memory. */
@@ -83,9 +78,8 @@ export class MetricSink {
   constructor(options: MetricSinkOptions) {
     this.send = options.send;
     this.spill = new SpillFile(options.spillName);
-    this.maxBatchPoints = options.maxBatchPoints ?? MAX_BATCH_POINTS;
+    this.maxBatchPoints = options.maxBatchPoints ?? MAX_METRICS_PER_BATCH;
     this.maxBatchBytes = options.maxBatchBytes ?? MAX_BATCH_BYTES;
-    this.isRetryable = options.isRetryable ?? (() => false);
     const maxInMemory = options.maxInMemory ?? MAX_IN_MEMORY;
     this.spillChunk = Math.max(1, Math.min(1000, Math.floor(maxInMemory / 10)));
     this.queueCap = maxInMemory - this.spillChunk;
@@ -114,12 +108,7 @@ export class MetricSink {
     this.kick(true);
   }
 
-  /** The caller's word that the backend is gone: stop sending; everything left is handed back. */
-  fail(reason: unknown): void {
-    this.stop(reason);
-  }
-
-  /** Why sending stopped (the error `send` threw, `fail`'s reason, close's abort), if it did. */
+  /** Why sending stopped (the error `send` threw, close's abort), if it did. */
   get failure(): unknown {
     return this.stopReason?.reason;
   }
@@ -225,30 +214,24 @@ export class MetricSink {
     this.flushRequested = false;
   }
 
+  /** One attempt: the store's client already retried what is worth retrying, so a failure stops sending. */
   private async deliver(batch: Metric[]): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      const controller = new AbortController();
-      this.abortInFlight = controller;
-      try {
-        await this.send(batch, { signal: controller.signal });
-        if (this.stopReason !== undefined && this.retained === batch) {
-          // Stopped while this request was out, and it made it after all: not to be handed back.
-          this.retained = undefined;
-          this.delivered += batch.length;
-          this.batches++;
-        }
-        return this.stopReason === undefined;
-      } catch (error) {
-        if (this.stopReason !== undefined) return false;
-        if (!this.isRetryable(error)) {
-          this.stop(error);
-          return false;
-        }
-      } finally {
-        this.abortInFlight = undefined;
+    const controller = new AbortController();
+    this.abortInFlight = controller;
+    try {
+      await this.send(batch, { signal: controller.signal });
+      if (this.stopReason !== undefined && this.retained === batch) {
+        // Stopped while this request was out, and it made it after all: not to be handed back.
+        this.retained = undefined;
+        this.delivered += batch.length;
+        this.batches++;
       }
-      await this.sleep(Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** attempt));
-      if (this.stopReason !== undefined) return false;
+      return this.stopReason === undefined;
+    } catch (error) {
+      this.stop(error);
+      return false;
+    } finally {
+      this.abortInFlight = undefined;
     }
   }
 
@@ -261,18 +244,6 @@ export class MetricSink {
       this.inFlight = undefined;
     }
     this.abortInFlight?.abort(reason);
-    this.wakeUp?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timeout = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timeout);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 
   /** The next batch from the queue: at most maxBatchPoints, at most maxBatchBytes of JSON. */

@@ -2,6 +2,7 @@
 // (mlflow/utils/validation.py). Each kind keeps its order across requests, and requests go out in
 // order, so the last value of a tag still wins. Like the Python client, each request carries
 // params and tags first and is filled up with metrics.
+import { MAX_BATCH_REQUEST_BYTES, MAX_ENTITIES_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH } from '../limits.ts';
 import type { Batch, Metric, Param, Tag } from '../store.ts';
 import { encodeBatch, encodeMetric } from './codec.ts';
 
@@ -15,11 +16,11 @@ export interface BatchLimits {
 }
 
 export const MLFLOW_BATCH_LIMITS: BatchLimits = {
-  metrics: 1000,
-  params: 100,
-  tags: 100,
-  entities: 1000,
-  bytes: 1_000_000,
+  metrics: MAX_METRICS_PER_BATCH,
+  params: MAX_PARAMS_TAGS_PER_BATCH,
+  tags: MAX_PARAMS_TAGS_PER_BATCH,
+  entities: MAX_ENTITIES_PER_BATCH,
+  bytes: MAX_BATCH_REQUEST_BYTES,
 };
 
 const KINDS = ['params', 'tags', 'metrics'] as const;

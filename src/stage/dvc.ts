@@ -1,7 +1,12 @@
 // What a DVC stage adds to its run: identity tags, its params before the command, its metrics
 // files and DVCLive history after it.
 import path from 'node:path';
-import { dvcliveDirsOf, findDvcRoot, findRunningStage, readDvcliveHistory, readMetricsFile, readStageParams, type Stage } from '../dvc/index.ts';
+import { dvcliveDirsOf, readDvcliveHistory } from '../dvc/dvclive.ts';
+import { findRunningStage } from '../dvc/locate.ts';
+import { readMetricsFile } from '../dvc/metrics-files.ts';
+import { readStageParams } from '../dvc/params.ts';
+import { findDvcRoot } from '../dvc/root.ts';
+import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
@@ -11,7 +16,7 @@ import type { Metric, Param, Tag } from '../tracking/store.ts';
  * The running stage, when mlrun runs under DVC (DVC sets DVC_ROOT and, since 3.49, DVC_STAGE) or
  * was told with --stage. Not finding it is a warning: the run is still tracked without DVC parts.
  */
-export function locateStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
+export function runningStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
   if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
   try {
     const located = findRunningStage({ cwd, env, ...command, ...(stageFlag ? { stageFlag } : {}) });

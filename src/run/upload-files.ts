@@ -1,25 +1,11 @@
-// A stage's files into its run when it ends: the declared outs, metrics and plots under their
-// project-relative paths, and the command's output as mlrun/output.log.
-import { collectOutputs, type ArtifactFile } from '../artifacts/collect.ts';
+// A run's files into its store, as a command runs it (progress, given up when stalled). Files the
+// server did not take for a reason of its own wait in the offline record for `mlrun sync`.
+import type { ArtifactFile } from '../artifacts/collect.ts';
 import { uploadArtifacts } from '../artifacts/upload.ts';
 import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
-import type { Stage } from '../dvc/index.ts';
 import { describeError, type Reporter } from '../report.ts';
-import type { Tag } from '../tracking/store.ts';
-import { answers } from './liveness.ts';
-import { OFFLINE_DB, type Tracking } from './tracked-run.ts';
-
-export const OUTPUT_LOG_ARTIFACT = 'mlrun/output.log';
-
-/** The stage's declared outputs that exist, as artifacts; the missing ones as a tag. */
-export async function declaredOutputs(stage: Stage, artifactRoot: string, reporter: Reporter): Promise<{ files: ArtifactFile[]; tags: Tag[] }> {
-  const declared = [...stage.outs, ...stage.metrics, ...stage.plots].map((output) => output.path);
-  const collected = await collectOutputs(artifactRoot, stage.wdir, declared);
-  for (const warning of collected.warnings) reporter.warn(warning);
-  for (const skipped of collected.skipped) reporter.info(`not uploaded: ${skipped}`);
-  const { missing } = collected;
-  return { files: collected.files, tags: missing.length > 0 ? [{ key: 'mlrun.missing_outputs', value: missing.join(', ') }] : [] };
-}
+import { answers } from '../tracking/liveness.ts';
+import { OFFLINE_DB, type Tracking } from '../tracking/tracked-run.ts';
 
 /**
  * Uploads files into the run (see uploadWatched for the options). Files the server did not take

@@ -6,8 +6,8 @@ import type { Reporter } from '../report.ts';
 import { liveRunsIn, storeKey } from '../tracking/live-runs.ts';
 import { openStore } from '../tracking/open-store.ts';
 import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reader.ts';
-import { sameServerKey } from '../tracking/sync/plan.ts';
-import { CLOSING_BUDGET_MS, closeAbandoned, closedLine, type OpenRun, type Sweep } from './close-abandoned.ts';
+import { sameServerKey } from '../tracking/redact.ts';
+import { CLOSING_BUDGET_MS, closeAbandoned, closedLine, type OpenRun, type Sweep } from '../run/close-abandoned.ts';
 
 export interface SyncClosing {
   projectRoot: string;

@@ -4,10 +4,10 @@
 // hashes they consumed and produced; the stages DVC skipped are listed on the parent.
 import path from 'node:path';
 import type { ArtifactFile } from '../artifacts/collect.ts';
-import { findDvcRoot } from '../dvc/index.ts';
+import { findDvcRoot } from '../dvc/root.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
-import { displayCommand } from './command-line.ts';
+import { displayCommand } from '../run/command-line.ts';
 import {
   appendLineageIndex,
   lineageInputs,
@@ -20,11 +20,11 @@ import {
   recordedWithLocks,
   relative,
   skippedStages,
-} from './pipeline-lineage.ts';
-import { readStageRuns, removeStageRuns } from './pipeline-record.ts';
-import { uploadFiles } from './stage-artifacts.ts';
-import { mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
-import type { Tracking } from './tracked-run.ts';
+} from './lineage.ts';
+import { readStageRuns, removeStageRuns } from './stage-records.ts';
+import { uploadFiles } from '../run/upload-files.ts';
+import { mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
+import type { Tracking } from '../tracking/tracked-run.ts';
 
 export type PipelineOptions = RunOptions;
 

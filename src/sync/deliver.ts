@@ -3,16 +3,14 @@
 // completes the same copy instead of making a second one. The order is the one a live run has:
 // the run with its original start time and tags, then params and dataset inputs, the metric points
 // in the order they were written, the artifacts, and last its status and end time.
-import { isNotFound } from '../errors.ts';
-import { DEFAULT_EXPERIMENT_ID, openRun } from '../lifecycle.ts';
-import type { OfflineRecord, OfflineRun } from '../sqlite/offline-reader.ts';
-import type { RunInfo, Store, Tag } from '../store.ts';
+import { isNotFound } from '../tracking/errors.ts';
+import { DEFAULT_EXPERIMENT_ID, openRun } from '../tracking/lifecycle.ts';
+import { MAX_METRICS_PER_BATCH } from '../tracking/limits.ts';
+import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reader.ts';
+import type { RunInfo, Store, Tag } from '../tracking/store.ts';
 import type { PlannedRun } from './plan.ts';
-import { OFFLINE_TAG_PREFIX, OFFLINE_TAGS, PARENT_TAG, SYNC_TAG_PREFIX, SYNC_TAGS, SYNCED_FROM_TAG } from './progress.ts';
+import { OFFLINE_TAG_PREFIX, OFFLINE_TAGS, PARENT_TAG, SYNC_TAG_PREFIX, SYNC_TAGS, SYNCED_FROM_TAG } from '../tracking/offline-tags.ts';
 import type { FindCopy } from './remote-copy.ts';
-
-/** MLflow's log-batch limit: each batch's mark then covers one request. */
-export const METRICS_PER_BATCH = 1000;
 
 export type UploadRunArtifacts = (run: OfflineRun, remote: RunInfo) => Promise<{ count: number } | { failure: string }>;
 
@@ -62,7 +60,7 @@ export async function deliverRun(context: DeliveryContext, planned: PlannedRun, 
 
   let after = Number(marks[SYNC_TAGS.metricsRowid] ?? 0);
   for (;;) {
-    const points = await record.metricsAfter(run.runId, after, METRICS_PER_BATCH);
+    const points = await record.metricsAfter(run.runId, after, MAX_METRICS_PER_BATCH);
     if (points.length === 0) break;
     await store.logBatch(remote.runId, { metrics: points.map((point) => point.metric) });
     after = points.at(-1)!.rowid;

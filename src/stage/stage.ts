@@ -2,19 +2,20 @@
 // the pipeline's run: its params before it starts, its metric lines while it runs, its metrics
 // files, outputs and output log after it ends.
 import type { ArtifactFile } from '../artifacts/collect.ts';
-import { resolveStageSettings, type SettingFlags } from '../config/stage-settings.ts';
+import { resolveStageSettings, type SettingFlags } from '../settings/stage-settings.ts';
 import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
 import { describeError } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
-import { declaredOutputs, OUTPUT_LOG_ARTIFACT, uploadFiles } from './stage-artifacts.ts';
+import { uploadFiles } from '../run/upload-files.ts';
+import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
-import { recordStageRun } from './pipeline-record.ts';
-import { locateStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './stage-dvc.ts';
+import { recordStageRun } from '../pipeline/stage-records.ts';
+import { runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
 import { StageMetrics } from '../metrics/stage-metrics.ts';
-import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from './tracked-command.ts';
-import { watchLiveness } from './liveness.ts';
-import { statusOf } from './tracked-run.ts';
+import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
+import { watchLiveness } from '../tracking/liveness.ts';
+import { statusOf } from '../tracking/tracked-run.ts';
 
 export interface StageOptions extends RunOptions, SettingFlags {
   stage?: string;
@@ -22,7 +23,7 @@ export interface StageOptions extends RunOptions, SettingFlags {
 
 export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
   return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
-    const stage = locateStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
+    const stage = runningStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
     const settings = resolveStageSettings(options, stage?.meta, projectRoot);
     const metricConfig = compileMetricConfig(settings.metrics);
     let metrics: StageMetrics | undefined;

@@ -2,9 +2,9 @@
 // `idleMs` pass without progress, it asks the store for any answer (`ping`); a store that still
 // answers is only busy (parallel stages queue at one server) and is waited for, one that does not
 // is lost, and the wait ends. So a lost server costs at most idleMs + PING_MS.
-import type { Store } from '../tracking/store.ts';
+import type { Store } from './store.ts';
 
-export const IDLE_MS = 5000;
+const IDLE_MS = 5000;
 const PING_MS = 3000;
 
 export interface Liveness {

@@ -4,7 +4,7 @@
 // not atomic against a second sync taking over the same stale lock in the same instant; two
 // people starting sync in the very same millisecond after a crash is the one case left.
 import fs from 'node:fs';
-import { pidExists } from '../../process/process-identity.ts';
+import { pidExists } from '../process/process-identity.ts';
 
 export type LockResult = { release: () => void } | { heldBy: number };
 

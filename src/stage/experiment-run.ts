@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { stateFolder } from '../config/private-folders.ts';
+import { stateFolder } from '../settings/private-folders.ts';
 import type { OpenRunRequest } from '../tracking/lifecycle.ts';
 import { openRun } from '../tracking/lifecycle.ts';
 import type { CallOptions, RunStatus, Store, Tag } from '../tracking/store.ts';

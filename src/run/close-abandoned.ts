@@ -6,7 +6,7 @@ import { describeError, type Reporter } from '../report.ts';
 import { closeAbandonedRun, type Closer } from '../tracking/abandoned-runs.ts';
 import { liveRunsIn, removeLiveRun, storeKey } from '../tracking/live-runs.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
-import type { Tracking } from './tracked-run.ts';
+import type { Tracking } from '../tracking/tracked-run.ts';
 
 /** How long an mlrun spends, at most, closing the abandoned runs it found (a slow server's answers included). */
 export const CLOSING_BUDGET_MS = 10_000;

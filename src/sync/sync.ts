@@ -1,14 +1,14 @@
 // `mlrun sync`: delivers the runs recorded in `.mlrun/offline/mlflow.db` while their server could
-// not be reached, to that server, exactly once (see tracking/sync/progress.ts for how), parents
+// not be reached, to that server, exactly once (see progress.ts for how), parents
 // before children. `--dry-run` lists what is pending. Exit 0 when nothing is pending, else 1.
 import fs from 'node:fs';
 import path from 'node:path';
 import { collectOutputs } from '../artifacts/collect.ts';
 import { artifactDestination } from '../artifacts/destination.ts';
 import { uploadWatched } from '../artifacts/watched-upload.ts';
-import { findProjectRoot } from '../config/project-root.ts';
-import { UsageError } from '../config/usage-error.ts';
-import { workingFolder } from '../config/working-folder.ts';
+import { findProjectRoot } from '../settings/project-root.ts';
+import { UsageError } from '../settings/usage-error.ts';
+import { workingFolder } from '../settings/working-folder.ts';
 import { describeError, Reporter } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { openStore } from '../tracking/open-store.ts';
@@ -17,13 +17,13 @@ import { secretsOf } from '../tracking/secrets.ts';
 import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
 import { OfflineRecord, type OfflineRun } from '../tracking/sqlite/offline-reader.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
-import { deliverRun, type UploadRunArtifacts } from '../tracking/sync/deliver.ts';
-import { acquireLock } from '../tracking/sync/lock.ts';
-import { planSync, type PlannedRun } from '../tracking/sync/plan.ts';
-import { SYNC_TAGS } from '../tracking/sync/progress.ts';
-import { remoteCopyFinder } from '../tracking/sync/remote-copy.ts';
-import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './sync-abandoned.ts';
-import { OFFLINE_DB } from './tracked-run.ts';
+import { deliverRun, type UploadRunArtifacts } from './deliver.ts';
+import { acquireLock } from './lock.ts';
+import { planSync, type PlannedRun } from './plan.ts';
+import { SYNC_TAGS } from '../tracking/offline-tags.ts';
+import { remoteCopyFinder } from './remote-copy.ts';
+import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './abandoned.ts';
+import { OFFLINE_DB } from '../tracking/tracked-run.ts';
 
 export interface SyncOptions {
   trackingUri?: string;
@@ -33,7 +33,7 @@ export interface SyncOptions {
   verbose: boolean;
 }
 
-export const SYNC_LOCK = path.join(path.dirname(OFFLINE_DB), 'sync.lock');
+const SYNC_LOCK = path.join(path.dirname(OFFLINE_DB), 'sync.lock');
 
 export async function syncCommand(options: SyncOptions): Promise<number> {
   const env = process.env;

@@ -5,7 +5,7 @@
 import { thisProcess, type ProcessIdentity } from '../process/process-identity.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { addLiveRun, removeLiveRun, storeKey, touchLiveRun } from '../tracking/live-runs.ts';
-import type { Tracking } from './tracked-run.ts';
+import type { Tracking } from '../tracking/tracked-run.ts';
 
 /** How often the entry is touched: a killed run's end time is at most this much before its death. */
 const SIGN_OF_LIFE_MS = 5000;

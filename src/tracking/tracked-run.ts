@@ -1,18 +1,18 @@
 // The part of a run's life that is the same for a stage and for a pipeline: open the run within a
 // bounded wait (falling back to a local record when the server cannot take it), and close it.
 import path from 'node:path';
-import { keepOutOfProject, stateFolder } from '../config/private-folders.ts';
+import { keepOutOfProject, stateFolder } from '../settings/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { watchLiveness } from './liveness.ts';
-import { closeRun, openRun, type OpenRunRequest } from '../tracking/lifecycle.ts';
-import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from '../tracking/open-store.ts';
-import { TrackingError } from '../tracking/errors.ts';
-import { redactUri } from '../tracking/redact.ts';
-import type { CallOptions, RunInfo, RunStatus, Store, Tag } from '../tracking/store.ts';
-import { OFFLINE_TAGS, SYNC_TAGS } from '../tracking/sync/progress.ts';
+import { closeRun, openRun, type OpenRunRequest } from './lifecycle.ts';
+import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from './open-store.ts';
+import { TrackingError } from './errors.ts';
+import { redactUri } from './redact.ts';
+import type { CallOptions, RunInfo, RunStatus, Store, Tag } from './store.ts';
+import { OFFLINE_TAGS, SYNC_TAGS } from './offline-tags.ts';
 
-/** How long the command may wait for its run to be created (the issue allows 5 s in all). */
-export const START_BUDGET_MS = 4000;
+/** How long the command may wait for its run to be created: a stage starts within 5 s whatever the server does. */
+const START_BUDGET_MS = 4000;
 
 /** Where runs go while their server cannot be reached, for `mlrun sync` to deliver. */
 export const OFFLINE_DB = path.join('.mlrun', 'offline', 'mlflow.db');
@@ -134,7 +134,7 @@ export class Tracking {
 }
 
 /** The server is gone (unreachable after retries, or silent past a deadline), as opposed to refusing a value. */
-export function isLoss(error: unknown, signal?: AbortSignal): boolean {
+function isLoss(error: unknown, signal?: AbortSignal): boolean {
   if (error instanceof TrackingError) return error.unreachable;
   return signal?.aborted === true;
 }

@@ -4,11 +4,12 @@
 // of which run made which outputs, for the next launch.
 import fs from 'node:fs';
 import path from 'node:path';
-import { stateFolder } from '../config/private-folders.ts';
-import { Project, readLock, type LockEntry, type LockStage } from '../dvc/index.ts';
+import { stateFolder } from '../settings/private-folders.ts';
+import { readLock, type LockEntry, type LockStage } from '../dvc/lock.ts';
+import { Project } from '../dvc/project.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
 import type { DatasetInput, Tag } from '../tracking/store.ts';
-import type { StageRunRecord } from './pipeline-record.ts';
+import type { StageRunRecord } from './stage-records.ts';
 
 export interface LineageIndexEntry {
   store: string;

@@ -1,8 +1,8 @@
 // Decides, from the offline record alone, what `mlrun sync` does with each run and in which order:
 // parents before their children, otherwise in the order the runs were recorded.
-import { redactUri } from '../redact.ts';
-import type { OfflineRun } from '../sqlite/offline-reader.ts';
-import { OFFLINE_TAGS, PARENT_TAG, SYNC_TAGS } from './progress.ts';
+import { redactUri, sameServerKey } from '../tracking/redact.ts';
+import type { OfflineRun } from '../tracking/sqlite/offline-reader.ts';
+import { OFFLINE_TAGS, PARENT_TAG, SYNC_TAGS } from '../tracking/offline-tags.ts';
 
 export type Verdict =
   /** to send now (maybe partly sent already) */
@@ -100,26 +100,11 @@ export function planSync(runs: readonly OfflineRun[], target: string | undefined
 }
 
 /** The parent the run names: MLflow's tag, else the one it asked for when it fell back offline. */
-export function parentRefOf(run: OfflineRun): string | undefined {
+function parentRefOf(run: OfflineRun): string | undefined {
   return run.tags[PARENT_TAG] || run.tags[OFFLINE_TAGS.parentRunId] || undefined;
 }
 
 function offlineParent(run: OfflineRun, byId: Map<string, OfflineRun>): OfflineRun | undefined {
   const id = parentRefOf(run);
   return id ? byId.get(id) : undefined;
-}
-
-/**
- * Two spellings of one server compare equal: the recorded server is already redacted (no
- * credentials), so the target is redacted too; case of scheme and host and a trailing slash do not
- * matter.
- */
-export function sameServerKey(uri: string): string {
-  const redacted = redactUri(uri.trim());
-  try {
-    const url = new URL(redacted);
-    return `${url.protocol}//${url.username ? `${url.username}@` : ''}${url.host}${url.pathname.replace(/\/+$/, '')}${url.search}`;
-  } catch {
-    return redacted.replace(/\/+$/, '');
-  }
 }

@@ -3,9 +3,9 @@
 // close the run with the command's outcome, and exit as the command did.
 import os from 'node:os';
 import path from 'node:path';
-import { findProjectRoot } from '../config/project-root.ts';
-import { UsageError } from '../config/usage-error.ts';
-import { workingFolder } from '../config/working-folder.ts';
+import { findProjectRoot } from '../settings/project-root.ts';
+import { UsageError } from '../settings/usage-error.ts';
+import { workingFolder } from '../settings/working-folder.ts';
 import { makePipes } from '../process/pipes.ts';
 import { signalExitCode } from '../process/exit-code.ts';
 import { onceOnSignal, type ForwardedSignal } from '../process/signals.ts';
@@ -19,7 +19,7 @@ import { VERSION } from '../version.ts';
 import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
 import { listLiveRun } from './live-run.ts';
-import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from './tracked-run.ts';
+import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from '../tracking/tracked-run.ts';
 
 /** The options every tracked command takes (see cli.ts). */
 export interface RunOptions {

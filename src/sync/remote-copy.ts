@@ -2,8 +2,8 @@
 // the offline record does not know it: a sync killed between runs/create and writing down the new
 // run's id. The Store interface has no search (nothing else needs one), and sync only ever talks to
 // an MLflow server, so this speaks runs/search directly.
-import { RestClient } from '../rest/client.ts';
-import { SYNCED_FROM_TAG } from './progress.ts';
+import { RestClient } from '../tracking/rest/client.ts';
+import { SYNCED_FROM_TAG } from '../tracking/offline-tags.ts';
 
 export type FindCopy = (experimentIds: string[], offlineRunId: string) => Promise<string | undefined>;
 

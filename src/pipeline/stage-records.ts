@@ -4,7 +4,7 @@
 // parallel stages need no lock. `mlrun pipeline` reads the file once its command has ended.
 import fs from 'node:fs';
 import path from 'node:path';
-import { stateFolder } from '../config/private-folders.ts';
+import { stateFolder } from '../settings/private-folders.ts';
 
 export interface StageRunRecord {
   /** The expanded stage name, e.g. prepare@train. */

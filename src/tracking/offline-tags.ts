@@ -28,7 +28,7 @@ export const SYNC_TAGS = {
   delivered: 'mlrun.sync.delivered',
 } as const;
 
-/** Set by the run's fallback (commands/tracked-run.ts): the server it was meant for, its parent and experiment there. */
+/** Set by the run's fallback (tracking/tracked-run.ts): the server it was meant for, its parent and experiment there. */
 export const OFFLINE_TAGS = {
   server: 'mlrun.offline.server',
   parentRunId: 'mlrun.offline.parent_run_id',
