@@ -17,7 +17,7 @@ export interface ArtifactSizes {
   bigBytes: number;
   /** files for the server contenders */
   serverFiles: number;
-  /** files for the embedded-store contenders (cp -r is fast enough for the count) */
+  /** files for the embedded-store contenders (cp -r is fast enough for the full count) */
   localFiles: number;
   reps: number;
 }

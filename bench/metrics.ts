@@ -142,7 +142,7 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
     ctx.log('4. metrics, embedded store');
     const localSamples = await interleave(local, ctx.log);
 
-    // Passthrough to the server with the issue's 1,000,000 lines, once (the server takes ~5,000 points/s, so
+    // Passthrough to the server with the full 1,000,000 lines, once (the server takes ~5,000 points/s, so
     // this run lasts minutes); the race against the Python client with serverLines points.
     const m = sizes.serverLines;
     const passName = `value: mlrun (server, ${n} lines)`;

@@ -3,7 +3,7 @@
 export interface Target {
   /** e.g. "1. Per-stage overhead" */
   benchmark: string;
-  /** the target as the issue words it */
+  /** the target, as BENCHMARKS.md states it */
   target: string;
   /** the measured ratio or amount, with the numbers it comes from */
   measured: string;

@@ -13,13 +13,13 @@ import { startServer, type BenchServer } from './server.ts';
 import { loadAverage, MB, mlrunBinary } from './util.ts';
 
 /**
- * The issue's sizes are 2 GB, 20,000 files and 1,000,000 points. The local mlflow server (one
+ * The target sizes are 2 GB, 20,000 files and 1,000,000 points. The local mlflow server (one
  * worker, SQLite) takes ~10 ms per small PUT and ~0.3 ms per metric point on this 2-core machine,
  * so 20,000 files or 1,000,000 points through it cost 3–6 minutes per contender: the default run
  * sends 2,000 files to the server, and 1,000,000 metric lines from mlrun three times (passthrough
  * and delivery; its passthrough ratio is as noisy as the embedded store's, so one sample decides
  * nothing) but 100,000 points from mlrun and from the Python client for their race (the embedded
- * store gets the full sizes); `--full-size` races with the issue's sizes too (beyond 40 minutes).
+ * store gets the full sizes); `--full-size` races with the full target sizes too (beyond 40 minutes).
  */
 function artifactSizes(quick: boolean, fullSize: boolean): ArtifactSizes {
   if (quick) return { bigBytes: 200 * MB, serverFiles: 500, localFiles: 2000, reps: 1 };
