@@ -4,7 +4,7 @@ import { describeError, Reporter } from './report.ts';
 import { secretsOf } from './tracking/secrets.ts';
 
 // stderr belongs to the command and to mlrun's own one-line messages: Node's deprecation notices
-// about what a bundled library calls (axios's url.parse) are not for the user.
+// about what a bundled library calls are not for the user.
 (process as { noDeprecation?: boolean }).noDeprecation = true;
 
 // `mlrun --help | head -2`, a full disk under `mlrun ... 2> log`: mlrun's own words that cannot be

@@ -146,14 +146,16 @@ async function openSender(
   let close: () => void;
   try {
     // Loaded only here: an embedded-store run never needs the HTTP stack.
-    const [{ RestClient }, { FileUploader }] = await Promise.all([import('../tracking/rest/client.ts'), import('./file-put.ts')]);
-    const rest = new RestClient(destination.serviceUri, env);
-    const files = new FileUploader(destination.serviceUri, env);
-    http = { post: (endpoint, body, postSignal) => rest.post(endpoint, body, postSignal), putFile: (put) => files.put(put) };
-    close = () => {
-      rest.close();
-      files.close();
-    };
+    const [{ HttpClient }, { RestClient }, { putFile }] = await Promise.all([
+      import('../http/client.ts'),
+      import('../tracking/rest/client.ts'),
+      import('./file-put.ts'),
+    ]);
+    // One pool of connections for the JSON calls (multipart) and the files.
+    const client = new HttpClient(destination.serviceUri, env);
+    const rest = new RestClient(destination.serviceUri, env, client);
+    http = { post: (endpoint, body, postSignal) => rest.post(endpoint, body, postSignal), putFile: (put) => putFile(client, put) };
+    close = () => client.close();
   } catch (error) {
     return { problem: describeError(error) };
   }

@@ -1,5 +1,5 @@
 // Chooses the backend from the tracking URI, as MLflow does, and loads only that backend's code:
-// the embedded store needs neither axios nor HTTP, the server needs no SQLite.
+// the embedded store needs no HTTP, the server needs no SQLite.
 import path from 'node:path';
 import { UsageError } from '../settings/usage-error.ts';
 import { redactUri } from './redact.ts';

@@ -36,8 +36,9 @@ interface Case {
 const CASES: Case[] = [
   { name: 'exit 0', script: `${PRINT_RUN_ID}; exit 0`, exitCode: 0, status: 'FINISHED' },
   { name: 'exit 3', script: `${PRINT_RUN_ID}; exit 3`, exitCode: 3, status: 'FAILED' },
-  // The command waits for mlrun to forward the SIGTERM the test sends to mlrun.
-  { name: 'SIGTERM', script: `${PRINT_RUN_ID}; sleep 30`, exitCode: 143, status: 'KILLED', signal: 'SIGTERM' },
+  // The command waits for mlrun to forward the SIGTERM the test sends to mlrun. (`exec`: a sleep
+  // left behind by a killed shell would hold the output open for 30 s, through mlrun's relay.)
+  { name: 'SIGTERM', script: `${PRINT_RUN_ID}; exec sleep 30`, exitCode: 143, status: 'KILLED', signal: 'SIGTERM' },
 ];
 
 async function runCase(c: Case, args: string[], cwd: string, env: Record<string, string>): Promise<MlrunResult> {

@@ -1,4 +1,4 @@
-// FileUploader against in-process servers: what reaches the server (length, credentials, the
+// putFile against in-process servers: what reaches the server (length, credentials, the
 // bytes of a range), retries that re-send the file and take back the progress they reported, and
 // the errors the upload's store-wide logic reads.
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FileUploader } from '../../src/artifacts/file-put.ts';
+import { putFile } from '../../src/artifacts/file-put.ts';
+import { HttpClient } from '../../src/http/client.ts';
 import { VERSION } from '../../src/version.ts';
 import { rejection } from '../support/assertions.ts';
 import { FAST_RETRIES as FAST, fakeServer } from '../support/fake-server.ts';
@@ -28,9 +29,9 @@ test('a file bigger than a chunk, retried after a 502: sent whole each time with
   });
   const content = Buffer.alloc(2.5 * 1024 * 1024);
   for (let i = 0; i < content.length; i += 4) content.writeUInt32LE(i, i);
-  const uploader = new FileUploader(`${server.uri}/prefix/`, { ...FAST, MLFLOW_TRACKING_TOKEN: 't', MLFLOW_WORKSPACE: 'team-a' });
+  const uploader = new HttpClient(`${server.uri}/prefix/`, { ...FAST, MLFLOW_TRACKING_TOKEN: 't', MLFLOW_WORKSPACE: 'team-a' });
   let progress = 0;
-  const result = await uploader.put({
+  const result = await putFile(uploader, {
     target: '/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a%20b.bin',
     localPath: fileOf(content),
     signal: undefined,
@@ -54,8 +55,8 @@ test('a file bigger than a chunk, retried after a 502: sent whole each time with
 
 test('a range to another origin (a presigned URL): only those bytes, its headers, no credentials', async () => {
   const storage = await fakeServer((_seen, _index, res) => { res.writeHead(200, { ETag: '"p2"' }); res.end(); });
-  const uploader = new FileUploader(`http://127.0.0.1:${await freePort()}`, { MLFLOW_TRACKING_TOKEN: 'secret-token', MLFLOW_WORKSPACE: 'w' });
-  const result = await uploader.put({
+  const uploader = new HttpClient(`http://127.0.0.1:${await freePort()}`, { MLFLOW_TRACKING_TOKEN: 'secret-token', MLFLOW_WORKSPACE: 'w' });
+  const result = await putFile(uploader, {
     target: `${storage.uri}/bucket/key?X-Amz-Signature=abc`,
     localPath: fileOf(Buffer.from('0123456789')),
     range: { offset: 3, length: 4 },
@@ -77,8 +78,8 @@ test('a range to another origin (a presigned URL): only those bytes, its headers
 
 test('an empty file is a PUT of zero bytes', async () => {
   const server = await fakeServer((_seen, _index, res) => { res.writeHead(200); res.end(); });
-  const uploader = new FileUploader(server.uri, {});
-  const result = await uploader.put({ target: '/up', localPath: fileOf(Buffer.alloc(0)), signal: undefined, onBytes: () => undefined });
+  const uploader = new HttpClient(server.uri, {});
+  const result = await putFile(uploader, { target: '/up', localPath: fileOf(Buffer.alloc(0)), signal: undefined, onBytes: () => undefined });
   uploader.close();
   await server.close();
   assert.equal(result.bytes, 0);
@@ -87,19 +88,19 @@ test('an empty file is a PUT of zero bytes', async () => {
 
 test('refused credentials are a 401 TrackingError without the secret; a closed port is unreachable; a missing file fails before any request', async () => {
   const server = await fakeServer((_seen, _index, res) => { res.writeHead(401); res.end('no access for alice:hunter2-secret'); });
-  const uploader = new FileUploader(server.uri, { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'hunter2-secret' });
+  const uploader = new HttpClient(server.uri, { MLFLOW_TRACKING_USERNAME: 'alice', MLFLOW_TRACKING_PASSWORD: 'hunter2-secret' });
   const file = fileOf(Buffer.from('x'));
-  const refused = await rejection(uploader.put({ target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
+  const refused = await rejection(putFile(uploader, { target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
   assert.equal(refused.httpStatus, 401);
   assert.equal(refused.message, `PUT ${server.uri}/up failed with HTTP 401 UNAUTHENTICATED: Unauthorized, 'no access for ***'`);
-  await assert.rejects(uploader.put({ target: '/up', localPath: `${file}.missing`, signal: undefined, onBytes: () => undefined }), { code: 'ENOENT' });
+  await assert.rejects(putFile(uploader, { target: '/up', localPath: `${file}.missing`, signal: undefined, onBytes: () => undefined }), { code: 'ENOENT' });
   uploader.close();
   await server.close();
   assert.equal(server.seen.length, 1);
 
   const port = await freePort();
-  const closed = new FileUploader(`http://127.0.0.1:${port}`, { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
-  const unreachable = await rejection(closed.put({ target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
+  const closed = new HttpClient(`http://127.0.0.1:${port}`, { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0' });
+  const unreachable = await rejection(putFile(closed, { target: '/up', localPath: file, signal: undefined, onBytes: () => undefined }));
   closed.close();
   assert.equal(unreachable.unreachable, true);
   assert.equal(unreachable.message, `PUT http://127.0.0.1:${port}/up failed: cannot reach the server (connection refused)`);
@@ -107,8 +108,8 @@ test('refused credentials are a 401 TrackingError without the secret; a closed p
 
 test('a file that ends before its length is a body failure: not unreachable, not retried', async () => {
   const server = await fakeServer((_seen, _index, res) => { res.writeHead(200); res.end(); });
-  const uploader = new FileUploader(server.uri, FAST);
-  const error = await rejection(uploader.put({
+  const uploader = new HttpClient(server.uri, FAST);
+  const error = await rejection(putFile(uploader, {
     target: '/up',
     localPath: fileOf(Buffer.from('0123456789')),
     range: { offset: 0, length: 20 },
@@ -152,8 +153,8 @@ test('an answer before the whole body (413 from a proxy) ends the upload with th
     res.writeHead(413, 'Request Entity Too Large', { 'Content-Type': 'text/html' });
     res.end('<html><head><title>413 Request Entity Too Large</title></head></html>');
   });
-  const uploader = new FileUploader(server.uri, FAST);
-  const error = await rejection(uploader.put({ target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
+  const uploader = new HttpClient(server.uri, FAST);
+  const error = await rejection(putFile(uploader, { target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
   uploader.close();
   await server.close();
   assert.equal(server.requests, 1);
@@ -163,8 +164,8 @@ test('an answer before the whole body (413 from a proxy) ends the upload with th
 
 test('a connection reset mid-body is a network failure, retried, then unreachable', async () => {
   const server = await cuttingServer(2 * 1024 * 1024, (req) => req.socket.resetAndDestroy());
-  const uploader = new FileUploader(server.uri, { ...FAST, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2' });
-  const error = await rejection(uploader.put({ target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
+  const uploader = new HttpClient(server.uri, { ...FAST, MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2' });
+  const error = await rejection(putFile(uploader, { target: '/up', localPath: fileOf(BIG), signal: undefined, onBytes: () => undefined }));
   uploader.close();
   await server.close();
   assert.equal(server.requests, 3);

@@ -16,7 +16,7 @@ const PROGRESS_MS = 500;
 /** Below the main thread's and the command's priority: when the CPUs are busy, the output goes first. */
 const NICE = 10;
 
-// As on the main thread (main.ts): axios's url.parse notice is not for the user.
+// As on the main thread (main.ts): Node's deprecation notices are not for the user.
 (process as { noDeprecation?: boolean }).noDeprecation = true;
 
 const init = workerData as ThreadInit;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RetryPolicy } from '../../src/tracking/rest/config.ts';
-import { backoffSeconds, delaySeconds, isRetriedStatus, retryAfterSeconds, wait } from '../../src/tracking/rest/retry.ts';
+import type { RetryPolicy } from '../../src/http/config.ts';
+import { backoffSeconds, delaySeconds, isRetriedStatus, retryAfterSeconds, wait } from '../../src/http/retry.ts';
 
 const defaults: RetryPolicy = { maxRetries: 7, backoffFactor: 2, backoffJitter: 1, respectRetryAfter: true };
 const noJitter: RetryPolicy = { ...defaults, backoffJitter: 0 };

@@ -1,7 +1,7 @@
 // Turns HTTP answers and network failures into one-line TrackingErrors, as the Python client's
 // `verify_rest_response` does: MLflow's JSON body when there is one, else a code from the status.
-import { formatBytes } from '../../report.ts';
-import { TrackingError } from '../errors.ts';
+import { formatBytes } from '../report.ts';
+import { TrackingError } from '../tracking/errors.ts';
 
 /** `HTTP_STATUS_TO_ERROR_CODE` in mlflow/exceptions.py; any other status is INTERNAL_ERROR. */
 const HTTP_STATUS_TO_ERROR_CODE: Record<number, string> = {

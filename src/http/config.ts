@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TrackingError } from '../errors.ts';
+import { TrackingError } from '../tracking/errors.ts';
 
 export interface RetryPolicy {
   /** retries after the first attempt */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { TrackingError } from '../../src/tracking/errors.ts';
-import { readClientConfig } from '../../src/tracking/rest/config.ts';
+import { readClientConfig } from '../../src/http/config.ts';
 
 const URI = 'http://127.0.0.1:5000';
 // A HOME without ~/.mlflow/credentials, so the developer's own file never leaks into a test.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { abortedError, errorCodeForStatus, httpError, networkError } from '../../src/tracking/rest/errors.ts';
+import { abortedError, errorCodeForStatus, httpError, networkError } from '../../src/http/errors.ts';
 
 const at = (attempts = 1) => ({ request: 'POST http://h:5000/api/2.0/mlflow/runs/create', attempts, scrub: (t: string) => t.replaceAll('s3cret', '***') });
 

@@ -1,5 +1,5 @@
 // The headers every request to the tracking server carries, as the Python client sends them.
-import { VERSION } from '../../version.ts';
+import { VERSION } from '../version.ts';
 import type { ClientConfig } from './config.ts';
 
 const WORKSPACE_HEADER = 'X-MLFLOW-WORKSPACE';
