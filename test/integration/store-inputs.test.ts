@@ -3,17 +3,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { after, describe, test } from 'node:test';
-import { createRestStore } from '../../src/tracking/rest/store.ts';
-import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
+import { describe, test } from 'node:test';
 import type { DatasetInput, Store } from '../../src/tracking/store.ts';
 import { venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyDatasetInput } from '../support/python.ts';
-import { sharedServerUri } from '../support/shared-server.ts';
+import { storeBackends } from '../support/store-backends.ts';
 import { rejection } from '../support/assertions.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -41,41 +37,6 @@ const EXPECTED: PyDatasetInput[] = [
   { name: 'data/train.csv', digest: TRAIN.digest, source_type: 'local', source: '{"uri": "data/train.csv"}', tags: { 'mlflow.data.context': 'training' } },
 ];
 
-const stores: Store[] = [];
-const dirs: string[] = [];
-after(async () => {
-  for (const store of stores) await store.close();
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-interface Backend {
-  name: string;
-  open(): Promise<{ store: Store; uri: string; dir?: string }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'REST (mlflow server)',
-    async open() {
-      const uri = await sharedServerUri();
-      // No developer's ~/.mlflow/credentials in these tests.
-      const store = createRestStore(uri, { HOME: '/nonexistent' });
-      stores.push(store);
-      return { store, uri };
-    },
-  },
-  {
-    name: 'embedded SQLite',
-    async open() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-inputs-'));
-      dirs.push(dir);
-      const store = openSqliteStore(path.join(dir, 'mlflow.db'));
-      stores.push(store);
-      return { store, uri: `sqlite:///${dir}/mlflow.db`, dir };
-    },
-  },
-];
-
 async function newRun(store: Store, experimentId: string, runName: string): Promise<string> {
   const info = await store.createRun({ experimentId, runName, startTime: Date.now(), userId: 'alice', tags: [] });
   return info.runId;
@@ -86,7 +47,7 @@ function byName(inputs: PyDatasetInput[] | undefined): PyDatasetInput[] {
 }
 
 
-for (const backend of backends) {
+for (const backend of storeBackends) {
   describe(backend.name, () => {
     test('two datasets with their context, read back by MLflow; logged again: no duplicates', async () => {
       const { store, uri } = await backend.open();
@@ -129,7 +90,7 @@ for (const backend of backends) {
 
 describe('embedded SQLite: the rows MLflow writes', () => {
   test('datasets, inputs and input_tags, sharing the dataset the Python client logged first', async () => {
-    const { store, uri, dir } = await backends[1]!.open();
+    const { store, uri, dir } = await storeBackends[1]!.open();
     const experimentId = await store.createExperiment('inputs');
     const ours = await newRun(store, experimentId, 'ours');
     // The Python client logs TRAIN to a run of its own first, with mlflow.log_input.

@@ -1,0 +1,152 @@
+// The Store contract (src/tracking/store.ts), held by both backends alike: the REST store on a real
+// `mlflow server` and the embedded store, each read back by the real MLflow Python client. What
+// only one backend has (credentials, a lost server, the SQLite schema) is tested in its own file;
+// dataset inputs in store-inputs.test.ts.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { TrackingError } from '../../src/tracking/errors.ts';
+import type { Metric } from '../../src/tracking/store.ts';
+import { rejection } from '../support/assertions.ts';
+import { inspectMlflow } from '../support/python.ts';
+import { storeBackends } from '../support/store-backends.ts';
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
+
+/** MLflow's own message: the REST store puts the request and status before it (`POST … failed with HTTP 400 CODE: `). */
+function mlflowMessage(error: TrackingError): string {
+  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+: /, '');
+}
+
+for (const backend of storeBackends) {
+  describe(backend.name, () => {
+    test('experiments: create, create again, by name, by id, missing', async () => {
+      const { store, experimentLocation } = await backend.open();
+      const name = unique('contract-exp');
+      const id = await store.createExperiment(name);
+      assert.match(id, /^\d+$/);
+      const again = await rejection(store.createExperiment(name));
+      assert.equal(again.errorCode, 'RESOURCE_ALREADY_EXISTS');
+      assert.equal(again.unreachable, false);
+      assert.ok(mlflowMessage(again).startsWith(`Experiment(name=${name}) already exists.`), again.message);
+      const expected = { experimentId: id, name, artifactLocation: experimentLocation(id), lifecycleStage: 'active' };
+      assert.deepEqual(await store.getExperimentByName(name), expected);
+      assert.deepEqual(await store.getExperiment(id), expected);
+      assert.equal(await store.getExperimentByName(unique('missing')), undefined);
+      assert.equal(await store.getExperiment('987654321'), undefined);
+    });
+
+    test('a run: tags, 2500 metrics + 150 params + 150 tags in one call, finished, read back by MLflow', async () => {
+      const { store, uri, experimentLocation } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-run'));
+      const startTime = Date.now() - 60_000;
+      const info = await store.createRun({
+        experimentId,
+        runName: 'train',
+        startTime,
+        userId: 'alice',
+        tags: [{ key: 'mlflow.user', value: 'alice' }, { key: 'mlflow.source.type', value: 'LOCAL' }],
+      });
+      assert.match(info.runId, HEX32);
+      assert.deepEqual(info, {
+        runId: info.runId,
+        experimentId,
+        runName: 'train',
+        status: 'RUNNING',
+        startTime,
+        artifactUri: `${experimentLocation(experimentId)}/${info.runId}/artifacts`,
+        lifecycleStage: 'active',
+      });
+
+      // 5 keys × 500 steps; `special` cycles through NaN, Infinity, -Infinity and finite values.
+      const specials = [NaN, Infinity, -Infinity, 0.5, -2.25];
+      const metrics: Metric[] = [];
+      for (let step = 0; step < 500; step++) {
+        const timestamp = startTime + step;
+        metrics.push({ key: 'loss', value: 1 / (step + 1), timestamp, step });
+        metrics.push({ key: 'acc', value: step / 500, timestamp, step });
+        metrics.push({ key: 'lr', value: 0.001, timestamp, step });
+        metrics.push({ key: 'epoch/time', value: step * 1.5, timestamp, step: step * 10 });
+        metrics.push({ key: 'special', value: specials[step % 5]!, timestamp, step });
+      }
+      const params = Array.from({ length: 150 }, (_, i) => ({ key: `p${i}`, value: `v${i}` }));
+      const tags = Array.from({ length: 150 }, (_, i) => ({ key: `t${i}`, value: `w${i}` }));
+      await store.logBatch(info.runId, { metrics, params, tags });
+      const endTime = Date.now();
+      await store.updateRun(info.runId, { status: 'FINISHED', endTime });
+
+      const [run] = inspectMlflow(uri, { runIds: [info.runId], withHistory: true }).runs;
+      assert.ok(run);
+      assert.deepEqual(run.info, {
+        run_id: info.runId,
+        run_name: 'train',
+        experiment_id: experimentId,
+        status: 'FINISHED',
+        start_time: startTime,
+        end_time: endTime,
+        artifact_uri: info.artifactUri,
+        lifecycle_stage: 'active',
+        user_id: 'alice',
+      });
+      assert.deepEqual(run.params, Object.fromEntries(params.map((p) => [p.key, p.value])));
+      assert.deepEqual(run.tags, {
+        'mlflow.runName': 'train',
+        'mlflow.user': 'alice',
+        'mlflow.source.type': 'LOCAL',
+        ...Object.fromEntries(tags.map((t) => [t.key, t.value])),
+      });
+      assert.deepEqual(Object.keys(run.history).sort(), ['acc', 'epoch/time', 'loss', 'lr', 'special']);
+      // MLflow's SQL store keeps NaN and returns ±Infinity as ±Number.MAX_VALUE.
+      const asRead = (value: number) => (Number.isNaN(value) ? 'nan' : value === Infinity ? Number.MAX_VALUE : value === -Infinity ? -Number.MAX_VALUE : value);
+      for (const key of Object.keys(run.history)) {
+        const sent = metrics.filter((m) => m.key === key).map((m) => ({ value: asRead(m.value), step: m.step, timestamp: m.timestamp }));
+        const read = [...run.history[key]!].sort((a, b) => a.timestamp - b.timestamp);
+        assert.equal(read.length, 500, key);
+        assert.deepEqual(read, sent, key);
+      }
+
+      const mine = await store.getRun(info.runId);
+      assert.deepEqual(mine?.info, { ...info, status: 'FINISHED', endTime });
+      assert.equal(Object.keys(mine!.params).length, 150);
+      assert.equal(Object.keys(mine!.tags).length, 153);
+    });
+
+    test('getRun of an unknown id is undefined', async () => {
+      const { store } = await backend.open();
+      assert.equal(await store.getRun(crypto.randomBytes(16).toString('hex')), undefined);
+    });
+
+    test("params are write-once: the same value again is fine, another is INVALID_PARAMETER_VALUE with MLflow's message", async () => {
+      const { store } = await backend.open();
+      const info = await store.createRun({ experimentId: '0', runName: 'params', startTime: Date.now(), userId: 'u', tags: [] });
+      await store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.1' }] });
+      await store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.1' }] });
+      const error = await rejection(store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.2' }] }));
+      assert.equal(error.errorCode, 'INVALID_PARAMETER_VALUE');
+      assert.equal(
+        mlflowMessage(error),
+        `Changing param values is not allowed. Params were already logged='[{'key': 'lr', 'old_value': '0.1', 'new_value': '0.2'}]' for run ID='${info.runId}'.`,
+      );
+    });
+
+    test('a run closed KILLED keeps its points, and MLflow reads its status and end time', async () => {
+      const { store, uri } = await backend.open();
+      const info = await store.createRun({ experimentId: '0', runName: 'killed', startTime: 1_700_000_000_000, userId: 'u', tags: [] });
+      await store.logBatch(info.runId, { metrics: [{ key: 'loss', value: 0.5, timestamp: 1_700_000_000_001, step: 0 }] });
+      await store.updateRun(info.runId, { status: 'KILLED', endTime: 1_700_000_000_002 });
+      const [run] = inspectMlflow(uri, { runIds: [info.runId], withHistory: true }).runs;
+      assert.equal(run?.info.status, 'KILLED');
+      assert.equal(run?.info.end_time, 1_700_000_000_002);
+      assert.deepEqual(run?.history.loss, [{ value: 0.5, step: 0, timestamp: 1_700_000_000_001 }]);
+    });
+
+    test('ping answers, and the store says where it writes', async () => {
+      const { store, uri } = await backend.open();
+      await store.ping();
+      assert.equal(store.trackingUri, uri);
+      assert.equal(store.displayUri, uri);
+      assert.ok(store.metricsPerBatch >= 1000, String(store.metricsPerBatch));
+    });
+  });
+}
