@@ -4,7 +4,6 @@ import type { ArtifactFile } from '../artifacts/collect.ts';
 import { uploadArtifacts } from '../artifacts/upload.ts';
 import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { answers } from '../tracking/liveness.ts';
 import { OFFLINE_DB, type Tracking } from '../tracking/tracked-run.ts';
 
 /**
@@ -24,7 +23,7 @@ export async function uploadFiles(
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);
   if (result.pending.length === 0) return;
-  const keep = options.hurry?.aborted ? undefined : await keepOffline(tracking, result.pendingFailures[0]!);
+  const keep = options.hurry?.aborted ? undefined : await tracking.keepOffline(result.pendingFailures[0]!);
   if (!keep || 'error' in keep) {
     const why = keep ? `, and the local record failed too (${describeError(keep.error)})` : '';
     for (const failure of result.pendingFailures) reporter.warn(`${failure}${why}`);
@@ -38,18 +37,4 @@ export async function uploadFiles(
     for (const failure of result.pendingFailures) reporter.warn(`${failure}${where}`);
   }
   for (const failure of localFailures) reporter.warn(failure);
-}
-
-/**
- * Where files the server did not take go: the offline record of the whole rest of the run when
- * the server no longer answers at all, else the run's copy there (setAside).
- */
-async function keepOffline(tracking: Tracking, reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
-  if (tracking.target.kind !== 'rest') return undefined;
-  if (!(await answers(tracking.store)) && (await tracking.failover(reason))) return { artifactUri: tracking.run.artifactUri, failedOver: true };
-  try {
-    return { artifactUri: (await tracking.setAside()).artifactUri, failedOver: false };
-  } catch (error) {
-    return { error };
-  }
 }

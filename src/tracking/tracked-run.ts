@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { keepOutOfProject, stateFolder } from '../settings/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { watchLiveness } from './liveness.ts';
+import { answers, watchLiveness } from './liveness.ts';
 import { closeRun, openRun, type OpenRunRequest } from './lifecycle.ts';
 import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from './open-store.ts';
 import { TrackingError } from './errors.ts';
@@ -83,11 +83,26 @@ export class Tracking {
   }
 
   /**
+   * Where files the server did not take go, in the run's artifact location there: the offline
+   * record of the whole rest of the run when the server no longer answers at all, else the run's
+   * copy there (setAside). Undefined for a run that has no server to be delivered to later.
+   */
+  async keepOffline(reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
+    if (this.offline || this.#plan.target.kind !== 'rest') return undefined;
+    if (!(await answers(this.store)) && (await this.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
+    try {
+      return { artifactUri: (await this.#setAside()).artifactUri, failedOver: false };
+    } catch (error) {
+      return { error };
+    }
+  }
+
+  /**
    * The run's copy in the offline record, for what the server could not take while the run stays
    * there (closed with the run by finishTracking). Only for a run on a server (`target` is REST);
    * throws when the local record fails.
    */
-  async setAside(): Promise<RunInfo> {
+  async #setAside(): Promise<RunInfo> {
     const copy = await this.#offlineCopy();
     if ('error' in copy) throw copy.error;
     this.#aside ??= copy;
