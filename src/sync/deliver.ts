@@ -10,14 +10,12 @@ import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reade
 import type { RunInfo, Store, Tag } from '../tracking/store.ts';
 import type { PlannedRun } from './plan.ts';
 import { OFFLINE_TAG_PREFIX, OFFLINE_TAGS, PARENT_TAG, SYNC_TAG_PREFIX, SYNC_TAGS, SYNCED_FROM_TAG } from '../tracking/offline-tags.ts';
-import type { FindCopy } from './remote-copy.ts';
 
 export type UploadRunArtifacts = (run: OfflineRun, remote: RunInfo) => Promise<{ count: number } | { failure: string }>;
 
 export interface DeliveryContext {
   record: OfflineRecord;
   store: Store;
-  findCopy: FindCopy;
   uploadArtifacts: UploadRunArtifacts;
 }
 
@@ -109,7 +107,8 @@ async function remoteRun(
     await record.deleteTags(run.runId, stale);
     for (const key of stale) delete marks[key];
   } else if (marks[SYNC_TAGS.creating]) {
-    const found = await context.findCopy(await candidateExperiments(store, run, parentServerId), run.runId);
+    // Killed between runs/create and writing down the new run's id: the copy carries the offline run's id.
+    const [found] = await store.findRunsByTag(await candidateExperiments(store, run, parentServerId), { key: SYNCED_FROM_TAG, value: run.runId });
     const existing = found ? await store.getRun(found) : undefined;
     if (existing?.info.lifecycleStage === 'active') {
       await mark([{ key: SYNC_TAGS.runId, value: existing.info.runId }]);

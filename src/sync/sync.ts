@@ -21,7 +21,6 @@ import { deliverRun, type UploadRunArtifacts } from './deliver.ts';
 import { acquireLock } from './lock.ts';
 import { planSync, type PlannedRun } from './plan.ts';
 import { SYNC_TAGS } from '../tracking/offline-tags.ts';
-import { remoteCopyFinder } from './remote-copy.ts';
 import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './abandoned.ts';
 import { OFFLINE_DB } from '../tracking/tracked-run.ts';
 
@@ -100,10 +99,8 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
   }
   // Credentials come from MLflow's variables now, at sync time: the record never holds any.
   let store: Store;
-  let finder: ReturnType<typeof remoteCopyFinder>;
   try {
     store = await openStore({ kind: 'rest', uri }, env);
-    finder = remoteCopyFinder(uri, env);
   } catch (error) {
     // Only a wrong URI or MLFLOW_* setting fails here: a mistake in how mlrun was invoked.
     throw new UsageError(describeError(error));
@@ -117,7 +114,6 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
   const context = {
     record,
     store,
-    findCopy: finder.find,
     uploadArtifacts: artifactUploader(record.dbPath, store, env, reporter),
   };
   let synced = 0;
@@ -157,7 +153,6 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
       }
     }
   } finally {
-    finder.close();
     await store.close();
   }
   const pending = plan.pending.length - synced;

@@ -89,6 +89,9 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** The most runs findRunsByTag returns. */
+export const FOUND_RUNS = 10;
+
 export interface Store {
   /** Where the store writes, fit to print: credentials are redacted. */
   readonly displayUri: string;
@@ -105,6 +108,11 @@ export interface Store {
   createRun(request: CreateRunRequest, options?: CallOptions): Promise<RunInfo>;
   /** undefined when no run has that id. */
   getRun(runId: string, options?: CallOptions): Promise<Run | undefined>;
+  /**
+   * The ids of the active runs in these experiments that carry the tag `key` = `value`, oldest
+   * first (at most FOUND_RUNS): how `mlrun sync` finds the server's copy of an offline run.
+   */
+  findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]>;
   /** Any number of entries: the backend splits them to fit its limits. */
   logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void>;
   updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void>;

@@ -141,6 +141,23 @@ for (const backend of storeBackends) {
       assert.deepEqual(run?.history.loss, [{ value: 0.5, step: 0, timestamp: 1_700_000_000_001 }]);
     });
 
+    test('findRunsByTag: the active runs with that tag, in the experiments asked, oldest first', async () => {
+      const { store } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-find'));
+      const other = await store.createExperiment(unique('contract-find-other'));
+      const tag = { key: 'mlrun.synced_from', value: "it's-0123" };
+      const create = (experiment: string, startTime: number, tags = [tag]) =>
+        store.createRun({ experimentId: experiment, runName: 'r', startTime, userId: 'u', tags }).then((info) => info.runId);
+      const second = await create(experimentId, 2_000);
+      const first = await create(experimentId, 1_000);
+      await create(experimentId, 3_000, [{ key: tag.key, value: 'another' }]);
+      const elsewhere = await create(other, 500);
+      assert.deepEqual(await store.findRunsByTag([experimentId], tag), [first, second]);
+      assert.deepEqual(await store.findRunsByTag([experimentId, other, experimentId], tag), [elsewhere, first, second]);
+      assert.deepEqual(await store.findRunsByTag([experimentId], { key: tag.key, value: 'none' }), []);
+      assert.deepEqual(await store.findRunsByTag([], tag), []);
+    });
+
     test('ping answers, and the store says where it writes', async () => {
       const { store, uri } = await backend.open();
       await store.ping();

@@ -1,7 +1,7 @@
 // The Store over MLflow's REST API (/api/2.0/mlflow/...), as mlflow/store/tracking/rest_store.py
 // speaks it.
-import { isNotFound } from '../errors.ts';
-import type { Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, Run, RunInfo, RunUpdate, Store } from '../store.ts';
+import { isNotFound, TrackingError } from '../errors.ts';
+import { FOUND_RUNS, type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type Run, type RunInfo, type RunUpdate, type Store, type Tag } from '../store.ts';
 import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
 import { RestClient, type Json } from './client.ts';
 import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput } from './codec.ts';
@@ -64,6 +64,24 @@ class RestStore implements Store {
     return answer && decodeRun(answer.run as Json);
   }
 
+  async findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]> {
+    const ids = [...new Set(experimentIds)];
+    if (ids.length === 0) return [];
+    const answer = await this.#client.post(
+      `${API}/runs/search`,
+      {
+        experiment_ids: ids,
+        filter: `tags.\`${tag.key}\` = ${quoted(tag.value)}`,
+        run_view_type: 'ACTIVE_ONLY',
+        max_results: FOUND_RUNS,
+        order_by: ['attributes.start_time ASC'],
+      },
+      options?.signal,
+    );
+    const runs = (answer.runs ?? []) as { info?: { run_id?: string } }[];
+    return runs.flatMap((run) => (run.info?.run_id ? [run.info.run_id] : []));
+  }
+
   async logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void> {
     // One request at a time, in order: a later tag value must land after an earlier one.
     for (const chunk of splitBatch(runId, batch)) {
@@ -99,4 +117,14 @@ async function orUndefined(answer: Promise<Json>): Promise<Json | undefined> {
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+/**
+ * A value in MLflow's search grammar (search_utils.py `_strip_quotes`): in single or double quotes,
+ * taken as it stands between them, with no escapes. A value with both quotes cannot be searched.
+ */
+function quoted(value: string): string {
+  if (!value.includes("'")) return `'${value}'`;
+  if (!value.includes('"')) return `"${value}"`;
+  throw new TrackingError(`cannot search for a tag value with both kinds of quotes: ${value}`, 'INVALID_PARAMETER_VALUE');
 }

@@ -5,7 +5,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrackingError } from '../errors.ts';
-import type { Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, LifecycleStage, Param, Run, RunInfo, RunStatus, RunUpdate, Store, Tag } from '../store.ts';
+import {
+  FOUND_RUNS,
+  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type Param, type Run, type RunInfo, type RunStatus, type RunUpdate, type Store, type Tag,
+} from '../store.ts';
 import { Connection, isConstraintViolation } from './connection.ts';
 import { prepareDatabase } from './create.ts';
 import { insertDatasetInputs } from './inputs.ts';
@@ -178,6 +181,23 @@ class SqliteStore implements Store {
         tags: keyValues(db.statement('SELECT "key", value FROM tags WHERE run_uuid = ?').all(runId)),
         params: keyValues(db.statement('SELECT "key", value FROM params WHERE run_uuid = ?').all(runId)),
       };
+    }, options.signal);
+  }
+
+  async findRunsByTag(experimentIds: string[], tag: Tag, options: CallOptions = {}): Promise<string[]> {
+    const ids = [...new Set(experimentIds)].filter((id) => /^\d+$/.test(id));
+    if (ids.length === 0) return [];
+    const db = await this.#connection();
+    return db.read(() => {
+      const rows = db
+        .statement(
+          `SELECT runs.run_uuid AS id FROM runs JOIN tags ON tags.run_uuid = runs.run_uuid
+           WHERE runs.experiment_id IN (${ids.map(() => '?').join(', ')}) AND runs.lifecycle_stage = 'active'
+             AND tags."key" = ? AND tags.value = ?
+           ORDER BY runs.start_time ASC LIMIT ${FOUND_RUNS}`,
+        )
+        .all(...ids.map(Number), tag.key, tag.value);
+      return rows.map((row) => String(row.id));
     }, options.signal);
   }
 
