@@ -4,7 +4,7 @@
 // (artifact-name.ts).
 import fs from 'node:fs/promises';
 import { workingFolder } from '../settings/working-folder.ts';
-import { describeError } from '../report.ts';
+import { describeError, plural } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { artifactNameProblem, quoteName } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
@@ -184,8 +184,4 @@ function isWorthKeeping(error: unknown): boolean {
 
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

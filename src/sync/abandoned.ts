@@ -2,7 +2,7 @@
 // they would stay pending forever) and on the server it syncs to. A run whose mlrun ran on another
 // host sharing the project folder cannot be checked from here: `--force` takes it over.
 import os from 'node:os';
-import type { Reporter } from '../report.ts';
+import { plural, type Reporter } from '../report.ts';
 import { liveRunsIn, storeKey } from '../tracking/live-runs.ts';
 import { openStore } from '../tracking/open-store.ts';
 import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reader.ts';
@@ -46,7 +46,7 @@ export async function closeAbandonedOnServer(uri: string, closing: SyncClosing):
 /** The part of sync's last line about runs of other hosts, empty when there are none. */
 export function otherHostsNote(left: number): string {
   if (left === 0) return '';
-  return `; ${left} run${left === 1 ? '' : 's'} of another host left running: 'mlrun sync --force' takes ${left === 1 ? 'it' : 'them'} over`;
+  return `; ${plural(left, 'run')} of another host left running: 'mlrun sync --force' takes ${left === 1 ? 'it' : 'them'} over`;
 }
 
 /** Whether the run's mlrun ran on another host (its tag, set on every run mlrun opens). */

@@ -9,7 +9,7 @@ import { uploadWatched } from '../artifacts/watched-upload.ts';
 import { findProjectRoot } from '../settings/project-root.ts';
 import { UsageError } from '../settings/usage-error.ts';
 import { workingFolder } from '../settings/working-folder.ts';
-import { describeError, Reporter } from '../report.ts';
+import { describeError, plural, Reporter } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { openStore } from '../tracking/open-store.ts';
 import { redactUri } from '../tracking/redact.ts';
@@ -234,8 +234,4 @@ function summary(synced: number, pending: number, earlier: number, uri: string |
 
 function describeRun(run: OfflineRun): string {
   return `${run.runName} (${run.runId})`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -39,11 +39,12 @@ export function storeKey(target: StoreTarget, projectRoot: string): string {
 }
 
 function liveFolder(projectRoot: string): string {
-  return path.join(stateFolder(projectRoot), 'live');
+  return path.join(projectRoot, '.mlrun', 'live');
 }
 
 /** Lists the run as open by this process; returns the entry's file. */
 export function addLiveRun(projectRoot: string, entry: LiveRunEntry): string {
+  stateFolder(projectRoot);
   const folder = liveFolder(projectRoot);
   fs.mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `${entry.runId}.json`);
@@ -66,7 +67,7 @@ export function removeLiveRun(file: string): void {
 
 /** The entries of runs in `store` (storeKey), unreadable ones skipped. */
 export function liveRunsIn(projectRoot: string, store: string): ListedLiveRun[] {
-  const folder = path.join(projectRoot, '.mlrun', 'live');
+  const folder = liveFolder(projectRoot);
   let names: string[];
   try {
     names = fs.readdirSync(folder).filter((name) => name.endsWith('.json'));

@@ -5,13 +5,13 @@
 // server raw, past mlrun's check: each is refused or stored under another name.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { runMlrun } from '../support/mlrun.ts';
 import { inspectMlflow } from '../support/python.ts';
 import { createParentRun } from '../support/python-setup.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { tempProject } from '../support/project.ts';
 
 /** Name → the reason MLflow does not keep it, as mlrun says it. */
 const REFUSED: Record<string, string> = {
@@ -30,8 +30,7 @@ const KEPT = ['a:b', 'out/a?b', 'out/back\\slash', 'out/pct%', 'out/q&r=s', 'out
 const TOP_LEVEL = [...Object.keys(REFUSED), ...KEPT].filter((name) => !name.startsWith('out/'));
 
 function project(): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-names-'));
-  fs.mkdirSync(path.join(root, '.dvc'));
+  const root = tempProject('names');
   for (const name of [...Object.keys(REFUSED), ...KEPT]) {
     fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
     fs.writeFileSync(path.join(root, name), `${name}\n`);

@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { assertNoSecrets, filesUnder } from '../support/assertions.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
+import { tempProject } from '../support/project.ts';
 
 const GIT_TOKEN = 'ghp_GitRemoteToken1234';
 const CLI_TOKEN = 'cli-token-5a8f2c';
@@ -24,7 +24,7 @@ const COMMAND = ['true', '--token', CLI_TOKEN, `--password=${PASSWORD}`, `--conf
 const SHOWN = "true --token '***' '--password=***' '--config=key:***' --data 'https://***@data.example/x.csv'";
 
 describe('secrets on the command line and in the git remote', () => {
-  const project = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-secrets-')));
+  const project = tempProject('secrets');
   let stage: MlrunResult;
   let pipeline: MlrunResult;
   let stageRun: PyRun;
@@ -34,7 +34,6 @@ describe('secrets on the command line and in the git remote', () => {
     execFileSync('git', ['init', '-q', project]);
     // Valid git syntax: a quoted value and a comment after it.
     fs.appendFileSync(path.join(project, '.git', 'config'), `[remote "origin"]\n\turl = "https://bob:${GIT_TOKEN}@host/org/repo.git" ; the CI token\n`);
-    fs.mkdirSync(path.join(project, '.dvc'));
     const env = { MY_API_KEY: API_KEY, DVC_ROOT: project };
     // --verbose: every message mlrun has for the run, each a place a secret must not be.
     stage = await runMlrun(['--verbose', '--', ...COMMAND], { cwd: project, env });

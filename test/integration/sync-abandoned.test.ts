@@ -3,7 +3,6 @@
 // an mlrun on another host sharing the project folder is taken over only with --force.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, test } from 'node:test';
@@ -11,6 +10,7 @@ import { assertClosedAbandoned, killMlrunMidRun, liveEntries, type KilledRun } f
 import { startMlflowServer, type MlflowServer } from '../support/mlflow-server.ts';
 import { runMlrun } from '../support/mlrun.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
+import { tempProject } from '../support/project.ts';
 
 const HEX32 = '[0-9a-f]{32}';
 let server: MlflowServer;
@@ -21,8 +21,7 @@ before(async () => {
   server = await startMlflowServer();
   await server.stop();
   for (const name of ['here', 'elsewhere'] as const) {
-    const project = fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-abandoned-${name}-`));
-    fs.mkdirSync(path.join(project, '.dvc'));
+    const project = tempProject(`abandoned-${name}`);
     killed[name] = { project, run: await killMlrunMidRun(project, { MLFLOW_TRACKING_URI: server.uri }, { name }) };
   }
   await server.restart();

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { startFaultProxy, type Fault, type FaultProxy } from '../support/fault-proxy.ts';
@@ -14,6 +13,7 @@ import { startMlflowServer } from '../support/mlflow-server.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
+import { tempProject } from '../support/project.ts';
 
 const MIB = 1024 * 1024;
 const MODEL_BYTES = 8 * MIB;
@@ -32,11 +32,10 @@ fs.writeFileSync('model.bin', crypto.randomBytes(${MODEL_BYTES}));
 `;
 
 function stageProject(): string {
-  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-upload-failure-'));
-  fs.mkdirSync(path.join(project, '.dvc'));
-  fs.writeFileSync(path.join(project, 'stage.js'), STAGE_SCRIPT);
-  fs.writeFileSync(path.join(project, 'dvc.yaml'), 'stages:\n  train:\n    cmd: mlrun --no-output-log -- node stage.js\n    outs: [model.bin]\n');
-  return project;
+  return tempProject('upload-failure', {
+    'stage.js': STAGE_SCRIPT,
+    'dvc.yaml': 'stages:\n  train:\n    cmd: mlrun --no-output-log -- node stage.js\n    outs: [model.bin]\n',
+  });
 }
 
 function runStage(project: string, uri: string): Promise<MlrunResult> {
