@@ -1,24 +1,20 @@
 // Where a stage's metric lines are matched and delivered. Matching a line and writing its point
 // cost microseconds each, which would slow a command printing a million lines if the thread that
-// passes its output through did them. So copies of the output wait unmatched at first: a command
-// that ends soon with little output has them recorded on the main thread afterwards (starting a
-// thread would cost more), and one that keeps printing gets the metrics thread, which matches and
-// delivers while the main thread only forwards the output. The thread starts once the output
-// pauses (pacing.ts): in the middle of a burst its start alone would slow the burst.
+// passes its output through did them. So copies of the output wait unmatched in one queue
+// (thread/handoff.ts): a command that ends soon with little output has them matched on the main
+// thread afterwards (starting a thread would cost more), and one that keeps printing gets the
+// metrics thread, which matches and delivers while the main thread only forwards the output.
 import type { MetricConfig, MetricConfigOptions } from './parse/config.ts';
 import { metricsEnabled, type MetricsFrom, type OutputStream } from './parse/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
 import { MetricRecorder, type MetricReport } from './deliver/recorder.ts';
-import { burstOverIn } from './pacing.ts';
 import { MetricsThread } from './thread/handoff.ts';
 import type { ThreadInit } from './thread/protocol.ts';
 import type { Tracking } from '../tracking/tracked-run.ts';
 
-/** Output that waits for the thread beyond this goes into the thread's hand-off (bounded memory, then disk). */
-const HANDOFF_AFTER_BYTES = 256 * 1024;
-/** The thread starts no sooner than this after the first chunk: a short stage never pays for it. */
-const THREAD_AFTER_MS = 200;
+/** A stage that ended before its thread started, with less output than this, has it matched on the main thread. */
+const MATCH_HERE_UP_TO_BYTES = 256 * 1024;
 
 type Recording = MetricRecorder | MetricsThread;
 
@@ -33,15 +29,8 @@ export class StageMetrics {
   readonly #spec: StageMetricsSpec;
   readonly #tracking: Tracking;
   readonly #enabled: boolean;
-  #waiting: { stream: OutputStream; chunk: Uint8Array; time: number }[] = [];
-  #waitingBytes = 0;
-  /** When the first and the last chunk waiting for a recording were read. */
-  #first = 0;
-  #last = 0;
-  #timer: NodeJS.Timeout | undefined;
-  /** The thread, not started yet, holding the output that waits for it once there is much. */
-  #handoff: MetricsThread | undefined;
-  #recording: Recording | undefined;
+  /** The output waiting to be matched, from the first chunk on. */
+  #queue: MetricsThread | undefined;
 
   constructor(spec: StageMetricsSpec, tracking: Tracking) {
     this.#spec = spec;
@@ -49,20 +38,10 @@ export class StageMetrics {
     this.#enabled = metricsEnabled(spec.config);
   }
 
-  /** A chunk of the command's output, valid only during the call (see pass-through.ts): what waits is copied. */
+  /** A chunk of the command's output, valid only during the call (see pass-through.ts): the queue copies it. */
   write(stream: OutputStream, chunk: Buffer): void {
     if (!this.#enabled || (this.#spec.from !== 'both' && this.#spec.from !== stream)) return;
-    const time = Date.now();
-    if (this.#recording) return this.#recording.write(stream, chunk, time);
-    if (this.#handoff) this.#handoff.write(stream, chunk, time);
-    else {
-      this.#waiting.push({ stream, chunk: Buffer.copyBytesFrom(chunk), time });
-      this.#waitingBytes += chunk.length;
-      if (this.#waitingBytes >= HANDOFF_AFTER_BYTES) this.#handoff = this.#takeWaiting(new MetricsThread(this.#threadInit()));
-    }
-    if (this.#first === 0) this.#first = time;
-    this.#last = time;
-    this.#timer ??= setTimeout(() => this.#startThreadWhenDue(), this.#threadDueIn(time));
+    (this.#queue ??= new MetricsThread(this.#threadInit())).write(stream, chunk, Date.now());
   }
 
   /**
@@ -72,7 +51,8 @@ export class StageMetrics {
    */
   async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
     if (!this.#enabled) return;
-    const recording = this.#recording ?? this.#start(this.#handoff ?? this.#inline());
+    const queue = this.#queue;
+    const recording = queue && (queue.started || queue.written >= MATCH_HERE_UP_TO_BYTES) ? queue : this.#inline(queue);
     try {
       await this.#deliver(recording, reporter, hurry);
     } catch (error) {
@@ -107,39 +87,18 @@ export class StageMetrics {
     reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${reason}`);
   }
 
-  #threadDueIn(now: number): number {
-    return Math.max(burstOverIn(this.#first, this.#last, now), this.#first + THREAD_AFTER_MS - now);
-  }
-
-  #startThreadWhenDue(): void {
-    const dueIn = this.#threadDueIn(Date.now());
-    if (dueIn > 0) this.#timer = setTimeout(() => this.#startThreadWhenDue(), dueIn);
-    else this.#start(this.#handoff ?? new MetricsThread(this.#threadInit())).start();
-  }
-
-  #start<T extends Recording>(recording: T): T {
-    clearTimeout(this.#timer);
-    this.#handoff = undefined;
-    return (this.#recording = this.#takeWaiting(recording));
-  }
-
-  #takeWaiting<T extends Recording>(recording: T): T {
-    for (const { stream, chunk, time } of this.#waiting) recording.write(stream, chunk, time);
-    this.#waiting = [];
-    this.#waitingBytes = 0;
-    return recording;
-  }
-
   /** On the main thread, into the run's store as it is when each batch goes (after a failover, the offline record). */
-  #inline(): Recording {
+  #inline(queue: MetricsThread | undefined): Recording {
     const tracking = this.#tracking;
-    return new MetricRecorder(
+    const recorder = new MetricRecorder(
       this.#spec.config,
       this.#spec.from,
       tracking.run.runId,
       (points, options) => tracking.store.logBatch(tracking.run.runId, { metrics: points }, options),
       tracking.store.metricsPerBatch,
     );
+    queue?.drain((stream, chunk, time) => recorder.write(stream, chunk, time));
+    return recorder;
   }
 
   #threadInit(): ThreadInit {

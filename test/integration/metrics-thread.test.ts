@@ -41,16 +41,17 @@ function storedPoints(dbPath: string, runId: string): { key: string; value: numb
 
 /**
  * Writes `lines` lines `loss=<i> acc=<i>`, `perChunk` to a chunk, a turn of the event loop every 10
- * chunks. Every chunk is read into the same buffer, as mlrun reads the command's pipes: the thread
- * must copy what it keeps before the next chunk overwrites it.
+ * chunks if `yielding` (else in one go: the thread cannot start on its own meanwhile). Every chunk
+ * is read into the same buffer, as mlrun reads the command's pipes: the thread must copy what it
+ * keeps before the next chunk overwrites it.
  */
-async function writeLines(thread: MetricsThread, lines: number, perChunk = 50): Promise<void> {
+async function writeLines(thread: MetricsThread, lines: number, perChunk = 50, yielding = true): Promise<void> {
   const buffer = Buffer.alloc(perChunk * 32);
   for (let i = 0; i < lines; i += perChunk) {
     let text = '';
     for (let j = i; j < i + perChunk; j++) text += `loss=${j} acc=${j}\n`;
     thread.write('stdout', buffer.subarray(0, buffer.write(text)), 1_000_000 + i);
-    if ((i / perChunk) % 10 === 9) await nextTurn();
+    if (yielding && (i / perChunk) % 10 === 9) await nextTurn();
   }
 }
 
@@ -63,8 +64,8 @@ function closedPort(): Promise<number> {
   });
 }
 
-// Output waits on disk when the thread falls behind, and when it is handed over before the thread
-// starts (src/metrics/stage-metrics.ts hands a burst over and starts the thread once it paused).
+// Output waits on disk when the thread falls behind, and when it waits before the thread starts
+// (the thread starts once the first burst that lasts is over).
 // Chunks of 5,000 lines are larger than the buffer chunks are gathered in: they go on their own,
 // the first two in memory and the rest on disk.
 for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as const) {
@@ -77,7 +78,7 @@ for (const [started, perChunk] of [[true, 50], [false, 50], [false, 5000]] as co
     );
     t.after(() => thread.stop()); // a failure must not leave the thread running (the test file would hang)
     if (started) thread.start();
-    await writeLines(thread, 20_000, perChunk);
+    await writeLines(thread, 20_000, perChunk, started);
     assert.ok(thread.spilledBytes > 0, 'some output waited on disk');
     assert.equal(fs.existsSync(path.join(tempFolder(), spillName)), false, 'the spill file has no name');
     const report = await thread.finish(AbortSignal.timeout(120_000));

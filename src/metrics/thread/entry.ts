@@ -1,7 +1,7 @@
 // The metrics thread: matches the command's output and delivers the points with its own
 // connection to the store, so that neither the matching nor the writing ever holds up the main
 // thread, which passes the command's output through (see handoff.ts).
-import { readlinkSync, readSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileMetricConfig } from '../parse/config.ts';
@@ -9,8 +9,8 @@ import { describeError } from '../../report.ts';
 import { openStore, type StoreTarget } from '../../tracking/open-store.ts';
 import type { Store } from '../../tracking/store.ts';
 import { MetricRecorder } from '../deliver/recorder.ts';
-import { burstOverIn } from '../pacing.ts';
-import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
+import { forEachChunk } from './chunks.ts';
+import { type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
 
 const PROGRESS_MS = 500;
 /** Below the main thread's and the command's priority: when the CPUs are busy, the output goes first. */
@@ -42,14 +42,11 @@ const recorder = new MetricRecorder(
 
 // Chunks wait here, unmatched, while the store is behind: a few bytes a point instead of a point
 // object, and the main thread, which counts what was not taken yet, keeps the excess on disk.
+// (They arrive only once the output paused: handoff.ts holds them back during a burst.)
 const backlog: ChunksMessage[] = [];
 const room = 2 * init.metricsPerBatch;
 const abort = new AbortController();
 let backlogTaken: (() => void) | undefined;
-let finishing = false;
-let paceTimer: NodeJS.Timeout | undefined;
-/** Reused for every read from the spill file: the line splitter copies what it keeps. */
-let spillBuffer = Buffer.alloc(0);
 
 // The main thread's liveness check counts delivered points: tell it whenever there are more.
 let reported = 0;
@@ -79,24 +76,11 @@ port.on('message', (message: ToThread) => {
   }
 });
 
-/**
- * Matches waiting chunks while the store keeps up (or will take no more: then they are handed
- * back), once the output paused or waited long enough (../pacing.ts).
- */
+/** Matches waiting chunks while the store keeps up (or will take no more: then they are handed back). */
 function pump(): void {
-  if (backlog.length > 0 && !finishing && !recorder.stopped && !abort.signal.aborted) {
-    const dueIn = burstOverIn(backlog[0]!.parts[2]!, backlog.at(-1)!.parts.at(-1)!);
-    if (dueIn > 0) {
-      paceTimer ??= setTimeout(() => {
-        paceTimer = undefined;
-        pump();
-      }, dueIn);
-      return;
-    }
-  }
   while (backlog.length > 0 && (recorder.waiting < room || recorder.stopped || abort.signal.aborted)) {
     const message = backlog.shift()!;
-    write(message);
+    forEachChunk(message, (stream, chunk, time) => recorder.write(stream, chunk, time));
     post({ type: 'ack', bytes: message.type === 'chunks' ? message.data.length : 0, delivered: recorder.delivered });
   }
   if (backlog.length > 0) return;
@@ -105,25 +89,7 @@ function pump(): void {
   backlogTaken?.();
 }
 
-function write(message: ChunksMessage): void {
-  const data = message.type === 'chunks' ? message.data : readSpilled(message.fd, message.offset, message.length);
-  let at = 0;
-  for (let i = 0; i < message.parts.length; i += 3) {
-    const length = message.parts[i + 1]!;
-    recorder.write(STREAMS[message.parts[i]!]!, data.subarray(at, at + length), message.parts[i + 2]!);
-    at += length;
-  }
-}
-
-function readSpilled(fd: number, offset: number, length: number): Uint8Array {
-  if (spillBuffer.length < length) spillBuffer = Buffer.allocUnsafeSlow(length);
-  const data = spillBuffer.subarray(0, length);
-  for (let read = 0; read < length; ) read += readSync(fd, data, read, length - read, offset + read);
-  return data;
-}
-
 async function finish(): Promise<void> {
-  finishing = true;
   await new Promise<void>((resolve) => {
     backlogTaken = resolve;
     pump();

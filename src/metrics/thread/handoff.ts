@@ -1,12 +1,13 @@
-// The main thread's side of the metrics thread. The main thread only forwards the command's
-// output; its chunks are gathered (chunk-gatherer.ts) and go to the thread once per turn of the
-// event loop or once the gathering buffer is full. A message therefore holds at most GATHER_BYTES
-// (or one larger chunk): the thread matches a message whole, and a larger one could push its points past the
-// sink's memory cap, after which every later point would go through the sink's spill file. When
-// the thread falls behind by more than MAX_IN_FLIGHT bytes, further chunks wait in a file instead
-// of in memory, and the thread reads them back in order: the command is never held up and mlrun's
-// memory stays bounded, whatever the command prints. Chunks can be handed over before the thread
-// is started (`start`, or `finish` at the latest): they wait the same way.
+// The one queue between the command's pipes and the matching of its metric lines. The main thread
+// only forwards the command's output; copies of its chunks are gathered (chunk-gatherer.ts) into
+// messages that wait here, unmatched, while the output streams: matching during a burst would slow
+// the burst (pacing.ts decides when it is over). Then they go to the metrics thread, started for
+// the first burst that lasts (a short stage never pays for a thread: `drain` matches its output on
+// the main thread instead). A message holds at most GATHER_BYTES (or one larger chunk): the thread
+// matches a message whole, and a larger one could push its points past the sink's memory cap.
+// Beyond MAX_IN_FLIGHT bytes not yet taken by the thread, chunks wait in a file instead of in
+// memory and are read back in order: the command is never held up and mlrun's memory stays
+// bounded, whatever the command prints.
 import { closeSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../parse/stream.ts';
@@ -14,14 +15,18 @@ import { ChunkGatherer } from '../../process/chunk-gatherer.ts';
 import { openTempFile } from '../../process/temp-files.ts';
 import type { StoreTarget } from '../../tracking/open-store.ts';
 import type { MetricReport } from '../deliver/recorder.ts';
-import { STREAMS, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
+import { burstOverIn } from '../pacing.ts';
+import { forEachChunk, type ChunkHandler } from './chunks.ts';
+import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
 
 /** The thread's code, bundled into mlrun's single file by scripts/build; unset when run from src/. */
 declare const MLRUN_METRICS_THREAD: string | undefined;
 
 const MAX_IN_FLIGHT = 1024 * 1024;
-/** Before the thread starts nobody waits for the chunks: they are gathered into messages or writes this large. */
+/** Chunks are gathered into messages this large. */
 const GATHER_BYTES = 64 * 1024;
+/** The thread starts no sooner than this after the first chunk: a short stage never pays for it. */
+const THREAD_AFTER_MS = 200;
 // A small young generation and a capped old one: the thread's garbage (a string per chunk, a
 // point per line) is collected often instead of growing the process by tens of MB. Its live data
 // is small (MetricSink's capped queue, a few hundred bytes per distinct key): 200,000 keys fit.
@@ -36,14 +41,19 @@ export class MetricsThread {
   readonly #init: ThreadInit;
   #started = false;
   #worker: Worker | undefined;
-  /** Messages for the thread until it is started. */
-  #unsent: { message: ToThread; transfer: ArrayBuffer[] }[] = [];
+  /** Messages that wait for the thread: until it starts, then until the burst is over. */
+  #held: { message: ChunksMessage; transfer: ArrayBuffer[] }[] = [];
   readonly #spillName: string;
   readonly #maxInFlight: number;
   /** Stream, length and read time of each chunk gathered and not sent yet, in order. */
   #parts: number[] = [];
   readonly #gathered = new ChunkGatherer(GATHER_BYTES, (piece) => this.#send(piece));
-  #flushScheduled = false;
+  #written = 0;
+  /** When the first chunk of all, and the first and last one that waits, were read. */
+  #born = 0;
+  #first = 0;
+  #last = 0;
+  #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
   #spillFd: number | undefined;
   #spilledBytes = 0;
@@ -57,7 +67,7 @@ export class MetricsThread {
     this.#maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
   }
 
-  /** Starts the thread, which takes the chunks handed over so far. */
+  /** Starts the thread, which takes the chunks that wait once the burst is over. */
   start(): void {
     if (this.#started) return;
     this.#started = true;
@@ -79,18 +89,38 @@ export class MetricsThread {
       worker.once('exit', (code) => resolve(new Error(`the metrics thread exited (${code})`)));
     });
     this.#worker = worker;
-    for (const { message, transfer } of this.#unsent) worker.postMessage(message, transfer);
-    this.#unsent = [];
-    this.#flush();
   }
 
-  /** Takes a copy of the chunk: it may be reused once this returns. */
+  /** Takes a copy of the chunk (read at `time`): it may be reused once this returns. */
   write(stream: OutputStream, chunk: Uint8Array, time: number): void {
     this.#parts.push(STREAMS.indexOf(stream), chunk.length, time);
     this.#gathered.add(chunk);
-    if (this.#flushScheduled || !this.#worker) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    this.#written += chunk.length;
+    if (this.#born === 0) this.#born = time;
+    if (this.#first === 0) this.#first = time;
+    this.#last = time;
+    this.#timer ??= setTimeout(() => this.#releaseWhenDue(), this.#dueIn(Date.now()));
+  }
+
+  /** Output bytes written in all. */
+  get written(): number {
+    return this.#written;
+  }
+
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /**
+   * Instead of starting the thread: gives every chunk that waits, in order, to `take` on this
+   * thread. For a stage that ended before its output was worth a thread.
+   */
+  drain(take: ChunkHandler): void {
+    this.#stopTimer();
+    this.#gathered.flush();
+    for (const { message } of this.#held) forEachChunk(message, take);
+    this.#held = [];
+    this.#closeSpill();
   }
 
   /** Points the store has taken so far. */
@@ -105,8 +135,9 @@ export class MetricsThread {
 
   /** Everything written is matched and delivered; `signal` stops the wait (the rest stays undelivered). */
   async finish(signal: AbortSignal): Promise<MetricReport> {
+    this.#stopTimer();
     this.start();
-    this.#flush();
+    this.#release();
     const onAbort = (): void => this.#post({ type: 'abort' });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -126,13 +157,38 @@ export class MetricsThread {
   }
 
   async stop(): Promise<void> {
+    this.#stopTimer();
     await this.#worker?.terminate();
     this.#closeSpill();
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
+  /** Milliseconds until what waits is due to go to the thread: once the burst is over and, the first time, the stage has lasted. */
+  #dueIn(now: number): number {
+    return Math.max(burstOverIn(this.#first, this.#last, now), this.#started ? 0 : this.#born + THREAD_AFTER_MS - now);
+  }
+
+  #releaseWhenDue(): void {
+    const dueIn = this.#dueIn(Date.now());
+    if (dueIn > 0) {
+      this.#timer = setTimeout(() => this.#releaseWhenDue(), dueIn);
+      return;
+    }
+    this.#timer = undefined;
+    this.start();
+    this.#release();
+  }
+
+  /** Everything that waits goes to the thread. */
+  #release(): void {
     this.#gathered.flush();
+    this.#first = 0;
+    for (const { message, transfer } of this.#held) this.#post(message, transfer);
+    this.#held = [];
+  }
+
+  #stopTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Sends a gathered piece, in memory or through the file. */
@@ -144,13 +200,13 @@ export class MetricsThread {
       // A copy in a buffer of its own, so it can be moved: the piece's is used again. (Not
       // `slice`: a piece can be a Buffer, whose `slice` is a view of the same memory.)
       const data = new Uint8Array(piece);
-      this.#post({ type: 'chunks', parts, data }, [data.buffer]);
+      this.#held.push({ message: { type: 'chunks', parts, data }, transfer: [data.buffer] });
     } else {
       this.#spillFd ??= openTempFile(this.#spillName).fd;
       const offset = this.#spilledBytes;
       for (let written = 0; written < length; ) written += writeSync(this.#spillFd, piece, written, length - written, offset + written);
       this.#spilledBytes += length;
-      this.#post({ type: 'spilled', parts, fd: this.#spillFd, offset, length });
+      this.#held.push({ message: { type: 'spilled', parts, fd: this.#spillFd, offset, length }, transfer: [] });
     }
   }
 
@@ -166,9 +222,9 @@ export class MetricsThread {
     this.#spillFd = undefined;
   }
 
+  /** To the thread once started; without one (it could not start) `finish` fails with the reason. */
   #post(message: ToThread, transfer: ArrayBuffer[] = []): void {
-    if (this.#worker) this.#worker.postMessage(message, transfer);
-    else this.#unsent.push({ message, transfer });
+    this.#worker?.postMessage(message, transfer);
   }
 
   #receive(message: FromThread): void {
