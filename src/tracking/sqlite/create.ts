@@ -13,14 +13,14 @@ export async function prepareDatabase(connection: Connection, artifactRoot: stri
     // take the write lock creates everything in one transaction (SQLite's DDL is transactional),
     // the others then find the schema complete.
     await connection.retrying(() => useWal(connection));
-    await connection.write(() => {
-      if (hasTable(connection, 'experiments')) return;
+    created = await connection.write(() => {
+      if (hasTable(connection, 'experiments')) return false;
       if (connection.statement('SELECT count(*) AS n FROM sqlite_master').get()!.n !== 0) {
         throw new TrackingError(`${connection.label} exists but is not an MLflow database`, 'INVALID_STATE');
       }
       for (const sql of [...schemaStatements, ...seedStatements]) connection.db.exec(sql);
       connection.statement('INSERT INTO alembic_version (version_num) VALUES (?)').run(alembicVersion);
-      created = true;
+      return true;
     });
   }
   // MLflow's store adds the Default experiment whenever it is missing, on every start.
