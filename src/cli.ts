@@ -25,9 +25,19 @@ export async function main(argv: string[]): Promise<number> {
   const command = dashDash === -1 ? undefined : argv.slice(dashDash + 1);
   let exitCode = 0;
 
-  const requireCommand = (stray: string[]): string[] => {
-    if (stray.length > 0) throw new UsageError(`missing '--' before the command: write mlrun [options] -- ${stray.join(' ')}`);
-    if (!command) throw new UsageError(`missing '--' and a command: write mlrun [options] -- <command> [args...]`);
+  /**
+   * The command after `--`. `invoked` is `mlrun` or `mlrun pipeline`: a hint names the one the
+   * user typed. Called with no arguments at all, it prints its help on stderr and exits as a usage
+   * error (2), as MLflow's own CLI (click) does for a bare `mlflow` and commander for a program
+   * whose subcommand is missing (help({ error: true })).
+   */
+  const requireCommand = (invoked: Command, stray: string[]): string[] => {
+    const usage = invoked.parent ? `mlrun ${invoked.name()} [options] --` : 'mlrun [options] --';
+    if (stray.length > 0) throw new UsageError(`missing '--' before the command: write ${usage} ${stray.join(' ')}`);
+    if (!command) {
+      if (own.length === (invoked.parent ? 1 : 0)) invoked.help({ error: true });
+      throw new UsageError(`missing '--' and a command: write ${usage} <command> [args...]`);
+    }
     if (command.length === 0) throw new UsageError(`no command after '--'`);
     return command;
   };
@@ -51,9 +61,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--output-log', "keep the command's output as the artifact mlrun/output.log (the default)")
     .option('--no-output-log', "do not keep the command's output")
     .addHelpText('after', EXAMPLES)
-    .action(async (stray: string[], options) => {
+    .action(async (stray: string[], options, invoked: Command) => {
       const { stageCommand } = await import('./stage/stage.ts');
-      exitCode = await stageCommand(requireCommand(stray), options);
+      exitCode = await stageCommand(requireCommand(invoked, stray), options);
     });
 
   withRunOptions(program.command('pipeline'), 'the experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)')
@@ -61,9 +71,9 @@ export async function main(argv: string[]): Promise<number> {
     .usage('[options] -- <command> [args...]')
     .argument('[command...]')
     .addHelpText('after', '\nExample:\n  mlrun pipeline --name nightly -- dvc repro')
-    .action(async (stray: string[], options) => {
+    .action(async (stray: string[], options, invoked: Command) => {
       const { pipelineCommand } = await import('./pipeline/pipeline.ts');
-      exitCode = await pipelineCommand(requireCommand(stray), options);
+      exitCode = await pipelineCommand(requireCommand(invoked, stray), options);
     });
 
   program
@@ -120,8 +130,9 @@ function withRunOptions(command: Command, experimentHelp: string): Command {
 
 function reportUsageError(error: unknown, secrets: readonly string[]): number {
   if (error instanceof CommanderError) {
+    // Asked for (--help, --version): 0. Shown because the invocation was incomplete: a usage error.
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
-      return 0;
+      return error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
     }
     process.stderr.write(`mlrun: ${redactSecrets(error.message.replace(/^error: /, ''), secrets)} (see mlrun --help)\n`);
     return USAGE_EXIT_CODE;

@@ -30,7 +30,9 @@ export type PipelineOptions = RunOptions;
 
 export function pipelineCommand(argv: string[], options: PipelineOptions): Promise<number> {
   return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
-    const dvcRoot = findDvcRoot(cwd, env);
+    // Unset when the pipeline cannot be read (DVC then fails with its own message): one line says
+    // so, and nothing at the end tries to read it again.
+    let dvcRoot = findDvcRoot(cwd, env);
     let definitionsLogged: Promise<void> = Promise.resolve();
     return {
       defaultName: displayCommand(shownArgv),
@@ -44,8 +46,17 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
         MLRUN_PARENT_RUN_ID: tracking.run.runId,
       }),
       attach: (tracking) => {
+        if (!dvcRoot) return {};
+        let definitions: string[];
+        try {
+          definitions = pipelineDefinitionFiles(dvcRoot);
+        } catch (error) {
+          reporter.warn(`cannot read the DVC pipeline (${describeError(error)}): the run is tracked without the pipeline's files, dvc.lock and lineage`);
+          dvcRoot = undefined;
+          return {};
+        }
         // While DVC already runs, and without a progress line that would cut into its output.
-        if (dvcRoot) definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, pipelineDefinitionFiles(dvcRoot)), env, reporter, { showProgress: false });
+        definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, definitions), env, reporter, { showProgress: false });
         return {};
       },
       beforeClose: async (tracking, _result, hurry) => {

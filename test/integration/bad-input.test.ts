@@ -104,8 +104,10 @@ describe('the invocation is wrong: exit 2, the command does not run', () => {
     ['unknown option', ['--no-such-flag', '--', 'touch', ran], "mlrun: unknown option '--no-such-flag' (see mlrun --help)"],
     ['unknown option with a credential', ['--password=hunter22', '--', 'touch', ran], "mlrun: unknown option '--password=***' (see mlrun --help)"],
     ["missing '--'", ['touch', ran], `mlrun: missing '--' before the command: write mlrun [options] -- touch ${ran}`],
+    ["missing '--' after pipeline", ['pipeline', 'touch', ran], `mlrun: missing '--' before the command: write mlrun pipeline [options] -- touch ${ran}`],
     ['no command after --', ['--'], "mlrun: no command after '--'"],
-    ['no command at all', [], "mlrun: missing '--' and a command: write mlrun [options] -- <command> [args...]"],
+    ['options but no command', ['--verbose'], "mlrun: missing '--' and a command: write mlrun [options] -- <command> [args...]"],
+    ['pipeline options but no command', ['pipeline', '--verbose'], "mlrun: missing '--' and a command: write mlrun pipeline [options] -- <command> [args...]"],
     ['invalid metric regex', ['--metric-pattern', '(?<key>\\w+)=(?<value>', '--', 'touch', ran], "mlrun: invalid --metric-pattern '(?<key>\\w+)=(?<value>': Unterminated group"],
     [
       'metric regex without the named groups',
@@ -131,6 +133,20 @@ describe('the invocation is wrong: exit 2, the command does not run', () => {
       assert.equal(result.stdout.length, 0);
       assert.equal(result.stderr, `${message}\n`);
       assert.ok(!fs.existsSync(ran), 'the command must not have run');
+    });
+  }
+
+  // As MLflow's own CLI answers a bare `mlflow`: the usage on stderr, exit 2.
+  for (const args of [[], ['pipeline']]) {
+    test(`no arguments at all (${['mlrun', ...args].join(' ')}): its help on stderr, exit 2`, async () => {
+      const asked = await runMlrun([...args, '--help'], { cwd });
+      assert.equal(asked.code, 0);
+      const usage = `Usage: mlrun ${[...args, ''].join(' ')}[options] -- <command> [args...]\n`;
+      assert.ok(asked.stdout.toString().startsWith(usage), asked.stdout.toString());
+      const result = await runMlrun(args, { cwd });
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout.length, 0);
+      assert.equal(result.stderr, asked.stdout.toString());
     });
   }
 
@@ -221,6 +237,26 @@ describe('the DVC project is broken: the run is tracked without the stage', () =
 
   test('malformed params.yaml (DVC reads it to resolve dvc.yaml)', () => {
     check('malformed params.yaml', () => `mlrun: DVC stage not found ('params.yaml' is not valid YAML at line 2: Flow sequence in block collection must be sufficiently indented and end with a ]): ${NO_STAGE}`);
+  });
+
+  test('malformed dvc.yaml under mlrun pipeline: one line, DVC says the rest and its exit code is kept', async () => {
+    const project = tempDir('pipeline-yaml');
+    execFileSync(path.join(venvBin, 'dvc'), ['init', '--no-scm', '-q'], { cwd: project });
+    fs.writeFileSync(path.join(project, 'dvc.yaml'), projects['malformed dvc.yaml']!.files['dvc.yaml']!);
+    const result = await runMlrun(['pipeline', '--', 'dvc', 'repro'], {
+      cwd: project,
+      env: { PATH: `${venvBin}${path.delimiter}${process.env.PATH}`, DVC_NO_ANALYTICS: '1' },
+    });
+    assert.equal(result.code, 255, result.stderr);
+    assert.match(result.stderr, /^'\.\/dvc\.yaml' is invalid\.$/m, 'DVC names the file itself');
+    assert.deepEqual(result.messages, [
+      "mlrun: cannot read the DVC pipeline ('dvc.yaml' is not valid YAML at line 4: All mapping items must start at the same column): the run is tracked without the pipeline's files, dvc.lock and lineage",
+    ]);
+    const runs = inspectMlflow(sqlite(path.join(project, 'mlflow.db')), { experimentIds: ['0'], withArtifacts: true }).runs;
+    assert.deepEqual(
+      runs.map((run) => [run.info.status, run.tags['mlrun.role'], run.tags['mlrun.exit_code'], run.artifacts]),
+      [['FAILED', 'pipeline', '255', []]],
+    );
   });
 
   test('malformed params file listed by the stage (config.json): one line, the other params still logged', () => {

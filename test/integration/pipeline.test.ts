@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
+import { runsListUrl } from '../../scripts/runs-list-url.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { repoRoot, venvBin } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
@@ -387,7 +388,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
   });
 
   test(
-    'the MLflow UI shows the first launch as a tree: its eight stages nested under it',
+    'the MLflow UI at the address the demo prints: the runs table, the first launch a tree with its eight stages nested under it',
     { skip: fs.existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (Debian package: chromium)`, timeout: 180_000 },
     async () => {
       assert.ok(first.parentId, 'the first launch ran');
@@ -411,8 +412,9 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       });
       try {
         const page = browser.pages()[0] ?? (await browser.newPage());
-        // The classic runs table ("Model training"), not the GenAI overview MLflow 3 opens by default.
-        await page.goto(`${uri}/#/experiments/${experimentId}/runs?workflowType=machine_learning`);
+        // The address the demo prints: the runs table ("Model training"), not the GenAI view MLflow
+        // 3 opens by default.
+        await page.goto(runsListUrl(uri, experimentId));
         const nameCell = (runId: string) => page.locator(`.ag-row[row-id="${runId}"] [col-id="attributes.\`Run Name\`"]`);
         await nameCell(first.parentId).waitFor({ timeout: 90_000 });
         const childIds = Object.values(first.children);

@@ -1,8 +1,9 @@
 // What the stage's surroundings do to it, through build/mlrun on the embedded store read back by the
 // MLflow Python client: where its output goes (a full disk, a closed descriptor), a process it
-// leaves behind, a working folder deleted under it, a TMPDIR that is gone, and a kill of mlrun.
+// leaves behind, a working folder deleted under it, a TMPDIR that is gone, a kill of mlrun, and
+// the git work tree the embedded store is created in.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,4 +144,60 @@ test('no temp file outlives mlrun, not even a SIGKILL of it', async () => {
   });
   seen.push(fs.readdirSync(tmp));
   assert.deepEqual(seen, [[], []]);
+});
+
+describe('a git work tree: the embedded store never shows in git status', () => {
+  const IGNORED = '/mlflow.db\n/mlflow.db-wal\n/mlflow.db-shm\n/mlflow.db-journal\n';
+  // The stage looks while mlrun holds the database open, when SQLite's side files exist.
+  const LOOK = 'ls mlflow.db mlflow.db-wal mlflow.db-shm >/dev/null && git status --porcelain --untracked-files=all';
+
+  /** A new git repository with `files` committed, as the project root. */
+  function gitProject(label: string, files: Record<string, string>): string {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-git-${label}-`)));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: dir });
+    git('init', '-q');
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    git('add', '-A');
+    git('commit', '-q', '--allow-empty', '-m', 'project');
+    return dir;
+  }
+
+  function gitStatus(dir: string): string {
+    return execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: dir, encoding: 'utf8' });
+  }
+
+  test('a new .gitignore with the database and its side files; a second run and a new database add nothing', async () => {
+    const project = gitProject('new', { 'train.py': 'print(1)\n' });
+    const first = await runMlrun(['--', 'sh', '-c', LOOK], { cwd: project });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stdout.toString(), '?? .gitignore\n', 'while the database is open');
+    assert.equal(gitStatus(project), '?? .gitignore\n');
+    assert.equal(fs.readFileSync(path.join(project, '.gitignore'), 'utf8'), IGNORED);
+
+    assert.equal((await runMlrun(['--', 'true'], { cwd: project })).code, 0);
+    fs.rmSync(path.join(project, 'mlflow.db'));
+    assert.equal((await runMlrun(['--', 'true'], { cwd: project })).code, 0);
+    assert.equal(fs.readFileSync(path.join(project, '.gitignore'), 'utf8'), IGNORED, 'each line once');
+    assert.equal(gitStatus(project), '?? .gitignore\n');
+  });
+
+  test("the project's own .gitignore: appended on a line of its own, without what it ignores already", async () => {
+    const project = gitProject('own', { '.gitignore': '*.db' });
+    const result = await runMlrun(['--', 'sh', '-c', LOOK], { cwd: project });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.toString(), ' M .gitignore\n');
+    assert.equal(fs.readFileSync(path.join(project, '.gitignore'), 'utf8'), '*.db\n/mlflow.db-wal\n/mlflow.db-shm\n/mlflow.db-journal\n');
+    assert.equal(gitStatus(project), ' M .gitignore\n');
+  });
+
+  test('outside a git work tree, and for a database named by MLFLOW_TRACKING_URI: no .gitignore is written', async () => {
+    const project = tempProject('no-git');
+    const named = gitProject('named', {});
+    assert.equal((await runMlrun(['--', 'true'], { cwd: project })).code, 0);
+    assert.equal((await runMlrun(['--', 'true'], { cwd: named, env: { MLFLOW_TRACKING_URI: `sqlite:///${path.join(named, 'runs.db')}` } })).code, 0);
+    assert.ok(fs.existsSync(path.join(project, 'mlflow.db')) && fs.existsSync(path.join(named, 'runs.db')));
+    assert.equal(fs.existsSync(path.join(project, '.gitignore')), false);
+    assert.equal(fs.existsSync(path.join(named, '.gitignore')), false);
+    assert.equal(gitStatus(named), '?? runs.db\n');
+  });
 });

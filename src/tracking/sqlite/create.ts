@@ -5,19 +5,22 @@ import type { Connection } from './connection.ts';
 import { appendToUriPath } from './location.ts';
 import { alembicVersion, schemaStatements, seedStatements } from './schema.generated.ts';
 
-export async function prepareDatabase(connection: Connection, artifactRoot: string): Promise<void> {
+/** True when this call created the schema (of several processes at once, exactly one). */
+export async function prepareDatabase(connection: Connection, artifactRoot: string): Promise<boolean> {
+  let created = false;
   if (!(await connection.read(() => hasTable(connection, 'experiments')))) {
     // A database nobody has written yet. Several processes may get here at once: the first one to
     // take the write lock creates everything in one transaction (SQLite's DDL is transactional),
     // the others then find the schema complete.
     await connection.retrying(() => useWal(connection));
-    await connection.write(() => {
-      if (hasTable(connection, 'experiments')) return;
+    created = await connection.write(() => {
+      if (hasTable(connection, 'experiments')) return false;
       if (connection.statement('SELECT count(*) AS n FROM sqlite_master').get()!.n !== 0) {
         throw new TrackingError(`${connection.label} exists but is not an MLflow database`, 'INVALID_STATE');
       }
       for (const sql of [...schemaStatements, ...seedStatements]) connection.db.exec(sql);
       connection.statement('INSERT INTO alembic_version (version_num) VALUES (?)').run(alembicVersion);
+      return true;
     });
   }
   // MLflow's store adds the Default experiment whenever it is missing, on every start.
@@ -37,6 +40,7 @@ export async function prepareDatabase(connection: Connection, artifactRoot: stri
   // the process; only a power cut may undo the last ones. Under a rollback journal it is FULL.
   const mode = await connection.retrying(() => connection.statement('PRAGMA journal_mode').get()!.journal_mode);
   if (mode === 'wal') connection.db.exec('PRAGMA synchronous = NORMAL');
+  return created;
 }
 
 function hasTable(connection: Connection, name: string): boolean {

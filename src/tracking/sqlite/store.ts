@@ -33,6 +33,8 @@ export interface SqliteStoreOptions {
    * relative to the database's folder. Default: `mlruns` beside the database (see location.ts).
    */
   artifactRoot?: string;
+  /** Called once the database was created by this store (not when it existed); must not throw. */
+  onCreated?: () => Promise<void>;
 }
 
 const RUN_NAME_TAG = 'mlflow.runName';
@@ -72,11 +74,13 @@ class SqliteStore implements Store {
   readonly metricsPerBatch = METRICS_PER_TRANSACTION;
   readonly #dbPath: string;
   readonly #artifactRoot: string;
+  readonly #onCreated: (() => Promise<void>) | undefined;
   #ready: Promise<Connection> | undefined;
 
   constructor(dbPath: string, options: SqliteStoreOptions) {
     this.#dbPath = dbPath;
     this.#artifactRoot = resolveArtifactRoot(dbPath, options.artifactRoot);
+    this.#onCreated = options.onCreated;
     this.trackingUri = sqliteUri(dbPath);
     this.displayUri = this.trackingUri;
   }
@@ -267,7 +271,7 @@ class SqliteStore implements Store {
       // MLflow creates the database's folder as well.
       fs.mkdirSync(path.dirname(this.#dbPath), { recursive: true });
       connection = new Connection(this.#dbPath);
-      await prepareDatabase(connection, this.#artifactRoot);
+      if (await prepareDatabase(connection, this.#artifactRoot)) await this.#onCreated?.();
       return connection;
     } catch (error) {
       connection?.close();
