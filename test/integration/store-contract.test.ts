@@ -158,6 +158,36 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.findRunsByTag([], tag), []);
     });
 
+    test('deleteRun: the run leaves the default view, keeps what it held, takes no more writes; an unknown id is RESOURCE_DOES_NOT_EXIST', async () => {
+      const { store, uri } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-delete'));
+      const tag = { key: 'mlrun.role', value: 'pipeline' };
+      const kept = await store.createRun({ experimentId, runName: 'kept', startTime: 1_000, userId: 'u', tags: [tag] });
+      const info = await store.createRun({ experimentId, runName: 'deleted', startTime: 2_000, userId: 'u', tags: [tag] });
+      await store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.1' }] });
+      await store.updateRun(info.runId, { status: 'FINISHED', endTime: 3_000 });
+      await store.deleteRun(info.runId);
+
+      assert.deepEqual(await store.getRun(info.runId), {
+        info: { ...info, status: 'FINISHED', endTime: 3_000, lifecycleStage: 'deleted' },
+        tags: { 'mlrun.role': 'pipeline', 'mlflow.runName': 'deleted' },
+        params: { lr: '0.1' },
+      });
+      assert.deepEqual(await store.findRunsByTag([experimentId], tag), [kept.runId]);
+      const { runs } = inspectMlflow(uri, { runIds: [info.runId], experimentIds: [experimentId] });
+      assert.deepEqual(
+        runs.map((run) => [run.info.run_name, run.info.lifecycle_stage, run.info.status]),
+        [['deleted', 'deleted', 'FINISHED'], ['kept', 'active', 'RUNNING']],
+        'MLflow reads the deleted run by id, and lists only the other one',
+      );
+      const write = await rejection(store.logBatch(info.runId, { tags: [{ key: 'late', value: 'x' }] }));
+      assert.equal(write.errorCode, 'INVALID_PARAMETER_VALUE');
+      assert.equal(mlflowMessage(write), `The run ${info.runId} must be in the 'active' state. Current state is deleted.`);
+      await store.deleteRun(info.runId);
+      const missing = await rejection(store.deleteRun(crypto.randomBytes(16).toString('hex')));
+      assert.equal(missing.errorCode, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
     test('ping answers, and the store says where it writes', async () => {
       const { store, uri } = await backend.open();
       await store.ping();
