@@ -14,9 +14,12 @@ import { storeBackends } from '../support/store-backends.ts';
 const HEX32 = /^[0-9a-f]{32}$/;
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
-/** MLflow's own message: the REST store puts the request and status before it (`POST … failed with HTTP 400 CODE: `). */
+/**
+ * MLflow's own message: the REST store puts the request and status before it (`POST … failed with
+ * HTTP 400 CODE: `, with `after 2 attempts` when a first attempt got no answer in time).
+ */
 function mlflowMessage(error: TrackingError): string {
-  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+: /, '');
+  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+(?: after \d+ attempts)?: /, '');
 }
 
 for (const backend of storeBackends) {
