@@ -9,6 +9,7 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { DvcProject, dvcBinary, stagesRan } from '../support/dvc-project.ts';
+import { runMlrun } from '../support/mlrun.ts';
 import { tempProject } from '../support/project.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
@@ -184,6 +185,16 @@ describe('the parent of a launch is its summary, on a real mlflow server', () =>
     assert.equal(parent.info.run_name, 'mine');
     assert.equal(parent.tags['dvc.exp_name'], 'lr-09');
     assert.equal(parent.params['train.lr'], '0.9');
+  });
+
+  test('mlrun pipeline --help says how the parent is named', async () => {
+    const help = await runMlrun(['pipeline', '--help']);
+    assert.equal(help.code, 0);
+    const text = help.stdout.toString().replace(/\s+/g, ' ');
+    assert.ok(
+      text.includes("--name <name> run name (default: under dvc exp run the experiment's, else the DVC command and start time, e.g. 'repro 2026-12-07 14:03:21')"),
+      help.stdout.toString(),
+    );
   });
 
   test('a dvc repro with nothing to do leaves no run in the default view, and says so only with --verbose', async () => {
