@@ -102,7 +102,7 @@ function isDvc(argv: string[]): boolean {
 }
 
 function lockWrittenSince(dvcRoot: string, startTime: number): boolean {
-  return lockFiles(dvcRoot).some((file) => fs.statSync(file, { throwIfNoEntry: false })!.mtimeMs >= startTime);
+  return lockFiles(dvcRoot).some((file) => (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= startTime);
 }
 
 async function recordLineage(

@@ -64,7 +64,7 @@ export interface CommandSpec {
    * After beforeClose: why the run holds nothing worth showing, so that it is deleted once closed
    * (out of MLflow's default view), or undefined to keep it.
    */
-  discardReason?: (result: CommandResult) => string | undefined;
+  discardReason?: () => string | undefined;
 }
 
 /**
@@ -153,7 +153,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
-    const discarded = spec.discardReason?.(result);
+    const discarded = spec.discardReason?.();
     // Before the store is closed with the run.
     await abandonedClosed;
     await finishTracking(tracking, { status: statusOf(result), tags: endTags, discard: discarded !== undefined }, reporter);
