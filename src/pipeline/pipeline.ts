@@ -69,11 +69,12 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
           return [];
         }
         // Queued and `--temp` experiments run in copies of the project that DVC removes: the
-        // workspace holds neither their params nor their metrics, and which stages they skipped
+        // workspace holds neither their params, files nor metrics, and which stages they skipped
         // is theirs to say.
         const inWorkspace = records.every((record) => path.resolve(record.dvcRoot) === path.resolve(dvcRoot));
         const tags = await recordLineage(tracking, records, dvcRoot, projectRoot, inWorkspace, reporter);
-        if (inWorkspace) await logSummary(tracking, dvcRoot, reporter);
+        if (!inWorkspace) return tags;
+        await logSummary(tracking, dvcRoot, reporter);
         // Read now, not when DVC starts: `dvc exp run -S` writes the params files first.
         await uploadFiles(tracking, asArtifacts(dvcRoot, [...definitions, ...lockFiles(dvcRoot)]), env, reporter, { hurry });
         return tags;
