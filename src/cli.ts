@@ -42,7 +42,11 @@ export async function main(argv: string[]): Promise<number> {
     return command;
   };
 
-  const program = withRunOptions(new Command('mlrun'), 'experiment when there is no parent (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)')
+  const program = withRunOptions(
+    new Command('mlrun'),
+    'experiment when there is no parent (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)',
+    "run name (default: the DVC stage, else the command's name)",
+  )
     .description("Run a command (a DVC stage) as an MLflow run nested under its pipeline's run.")
     .usage('[options] -- <command> [args...]')
     .version(`mlrun ${VERSION}`, '-V, --version', 'print the version')
@@ -66,7 +70,11 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await stageCommand(requireCommand(invoked, stray), options);
     });
 
-  withRunOptions(program.command('pipeline'), 'the experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)')
+  withRunOptions(
+    program.command('pipeline'),
+    'the experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, Default)',
+    "run name (default: under dvc exp run the experiment's, else the DVC command and start time, e.g. 'repro 2026-12-07 14:03:21')",
+  )
     .description('Run a pipeline command (dvc repro, dvc exp run) as the parent run of its stages.')
     .usage('[options] -- <command> [args...]')
     .argument('[command...]')
@@ -113,12 +121,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The options of every command that runs a tracked command. */
-function withRunOptions(command: Command, experimentHelp: string): Command {
+function withRunOptions(command: Command, experimentHelp: string, nameHelp: string): Command {
   return command
     .helpOption('-h, --help', 'show this help')
     .option('--parent <run-id>', 'the parent run (default: MLRUN_PARENT_RUN_ID, then MLFLOW_RUN_ID)')
     .option('--experiment <name-or-id>', `${experimentHelp}; a new name is created`)
-    .option('--name <name>', "run name (default: the DVC stage, else the command's name)")
+    .option('--name <name>', nameHelp)
     .option('--tag <key=value>', 'an extra tag on the run (repeatable)', collect, undefined)
     .option('--tracking-uri <uri>', 'where runs go (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
     .option('--strict', 'exit 1 when tracking failed although the command succeeded', false)

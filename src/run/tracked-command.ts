@@ -60,6 +60,11 @@ export interface CommandSpec {
    * to add. `hurry` aborts when the user signals mlrun again: stop waiting, keep what is left.
    */
   beforeClose?: (tracking: Tracking, result: CommandResult, hurry: AbortSignal) => Promise<Tag[] | void>;
+  /**
+   * After beforeClose: why the run holds nothing worth showing, so that it is deleted once closed
+   * (out of MLflow's default view), or undefined to keep it.
+   */
+  discardReason?: () => string | undefined;
 }
 
 /**
@@ -148,12 +153,14 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
+    const discarded = spec.discardReason?.();
     // Before the store is closed with the run.
     await abandonedClosed;
-    await finishTracking(tracking, { status: statusOf(result), tags: endTags }, reporter);
+    await finishTracking(tracking, { status: statusOf(result), tags: endTags, discard: discarded !== undefined }, reporter);
     liveRun?.end();
     stopListening();
-    reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}`);
+    const outcome = discarded === undefined ? '' : `, deleted (${discarded})`;
+    reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}${outcome}`);
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
   return result.exitCode;
@@ -194,9 +201,12 @@ export function mlflowEnv(tracking: Tracking, runId: string): NodeJS.ProcessEnv 
   };
 }
 
+/** Set by `mlrun pipeline --name` for its stages: the pipeline's run keeps that name under `dvc exp run`. */
+export const PIPELINE_NAMED = 'MLRUN_PIPELINE_NAMED';
+
 /** The environment without the variables that would send a run somewhere else than `mlflowEnv` says. */
 export function withoutRunSelectors(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { MLRUN_PARENT_RUN_ID: _parent, MLFLOW_EXPERIMENT_NAME: _name, ...rest } = env;
+  const { MLRUN_PARENT_RUN_ID: _parent, MLFLOW_EXPERIMENT_NAME: _name, [PIPELINE_NAMED]: _named, ...rest } = env;
   return rest;
 }
 

@@ -1,12 +1,14 @@
 // Under `dvc exp run` every experiment gets a parent run named after it, holding its stages.
 // DVC runs the stages of one experiment one after another, but several experiments at once
 // (`dvc queue start -j 2`), all inheriting one MLRUN_PARENT_RUN_ID from `mlrun pipeline`. So the
-// first experiment to get there takes over the pipeline's run (renamed after it); any other one
-// gets a run of its own beside it. Who has which run is kept in .mlrun/experiments/ at the
-// project root, claimed with exclusive creates so two processes never take the same run.
+// first experiment to get there takes over the pipeline's run (renamed after it unless
+// `mlrun pipeline --name` named it); any other one gets a run of its own beside it. Who has which
+// run is kept in .mlrun/experiments/ at the project root, claimed with exclusive creates so two
+// processes never take the same run.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PIPELINE_NAMED } from '../run/tracked-command.ts';
 import { stateFolder } from '../settings/private-folders.ts';
 import type { OpenRunRequest } from '../tracking/lifecycle.ts';
 import { openRun } from '../tracking/lifecycle.ts';
@@ -18,10 +20,13 @@ const STAGE_ONLY_TAGS = ['mlflow.runName', 'mlflow.source.name', 'mlrun.command'
 export interface ExperimentIdentity {
   name: string;
   baselineRev?: string;
+  /** False when `mlrun pipeline --name` named the pipeline's run: taking it over keeps that name. */
+  renamesPipelineRun: boolean;
 }
 
 export function experimentOf(env: NodeJS.ProcessEnv): ExperimentIdentity | undefined {
-  return env.DVC_EXP_NAME ? { name: env.DVC_EXP_NAME, baselineRev: env.DVC_EXP_BASELINE_REV || undefined } : undefined;
+  if (!env.DVC_EXP_NAME) return undefined;
+  return { name: env.DVC_EXP_NAME, baselineRev: env.DVC_EXP_BASELINE_REV || undefined, renamesPipelineRun: env[PIPELINE_NAMED] !== '1' };
 }
 
 interface Registration {
@@ -58,7 +63,8 @@ export async function experimentRun(
     ...(experiment.baselineRev ? [{ key: 'dvc.baseline_rev', value: experiment.baselineRev }] : []),
   ];
   if (pipelineRunId && claim(path.join(dir, `pipeline-${safe(pipelineRunId)}.claimed`))) {
-    await store.logBatch(pipelineRunId, { tags: [...tags, { key: 'mlflow.runName', value: experiment.name }] }, options);
+    const name = experiment.renamesPipelineRun ? [{ key: 'mlflow.runName', value: experiment.name }] : [];
+    await store.logBatch(pipelineRunId, { tags: [...tags, ...name] }, options);
     register(registry, { runId: pipelineRunId, pipelineRun: true });
     return { runId: pipelineRunId, closedByStage: false };
   }

@@ -91,12 +91,15 @@ async function experimentNamed(store: Store, name: string, options: CallOptions)
   }
 }
 
-export async function closeRun(
-  store: Store,
-  runId: string,
-  end: { status: RunStatus; endTime: number; tags: Tag[] },
-  options: CallOptions = {},
-): Promise<void> {
+export interface RunEnd {
+  status: RunStatus;
+  endTime: number;
+  tags: Tag[];
+  /** Deleted once closed (MLflow's lifecycle stage): a run that turned out to hold nothing worth showing. */
+  discard?: boolean;
+}
+
+export async function closeRun(store: Store, runId: string, end: RunEnd, options: CallOptions = {}): Promise<void> {
   // Together: one round trip to a server instead of two. Neither depends on the other (a finished
   // run still takes tags), and the run is closed even when a tag is refused.
   const outcomes = await Promise.allSettled([
@@ -104,4 +107,6 @@ export async function closeRun(
     store.updateRun(runId, { status: end.status, endTime: end.endTime }, options),
   ]);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+  // After the update: MLflow takes no writes to a deleted run.
+  if (end.discard) await store.deleteRun(runId, options);
 }

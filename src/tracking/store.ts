@@ -117,6 +117,11 @@ export interface Store {
   logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void>;
   updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void>;
   /**
+   * Moves the run to MLflow's lifecycle stage `deleted`: out of the default view, restorable
+   * (`mlflow runs restore`), no longer written to.
+   */
+  deleteRun(runId: string, options?: CallOptions): Promise<void>;
+  /**
    * Links datasets to the run as its inputs. Logging one again changes nothing: neither the
    * dataset's source nor the context of the run's first link to it.
    */

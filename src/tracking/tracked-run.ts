@@ -4,7 +4,7 @@ import path from 'node:path';
 import { keepOutOfProject, stateFolder } from '../settings/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { answers, watchLiveness } from './liveness.ts';
-import { closeRun, openRun, type OpenRunRequest } from './lifecycle.ts';
+import { closeRun, openRun, type OpenRunRequest, type RunEnd } from './lifecycle.ts';
 import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from './open-store.ts';
 import { TrackingError } from './errors.ts';
 import { redactUri } from './redact.ts';
@@ -232,7 +232,7 @@ function offlineTarget(plan: TrackingPlan): StoreTarget {
 
 export async function finishTracking(
   tracking: Tracking,
-  end: { status: RunStatus; tags: Tag[] },
+  end: Omit<RunEnd, 'endTime'>,
   reporter: Reporter,
 ): Promise<void> {
   const liveness = watchLiveness(tracking.store);

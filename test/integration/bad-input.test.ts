@@ -250,7 +250,7 @@ describe('the DVC project is broken: the run is tracked without the stage', () =
     assert.equal(result.code, 255, result.stderr);
     assert.match(result.stderr, /^'\.\/dvc\.yaml' is invalid\.$/m, 'DVC names the file itself');
     assert.deepEqual(result.messages, [
-      "mlrun: cannot read the DVC pipeline ('dvc.yaml' is not valid YAML at line 4: All mapping items must start at the same column): the run is tracked without the pipeline's files, dvc.lock and lineage",
+      "mlrun: cannot read the DVC pipeline ('dvc.yaml' is not valid YAML at line 4: All mapping items must start at the same column): the run is tracked without the pipeline's params, metrics, files, dvc.lock and lineage",
     ]);
     const runs = inspectMlflow(sqlite(path.join(project, 'mlflow.db')), { experimentIds: ['0'], withArtifacts: true }).runs;
     assert.deepEqual(

@@ -4,7 +4,6 @@
 // through every step in order: a first launch, a launch after a change to `train`'s params,
 // two queued experiments run in parallel, one workspace experiment, and the MLflow UI in Chromium.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,14 +11,14 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { runsListUrl } from '../../scripts/runs-list-url.ts';
-import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
-import { repoRoot, venvBin } from '../support/paths.ts';
+import { DvcProject, dvcBinary, stagesRan } from '../support/dvc-project.ts';
+import type { MlrunResult } from '../support/mlrun.ts';
+import { repoRoot } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const example = path.join(repoRoot, 'examples', 'pipeline');
-const SEARCH_PATH = [path.join(repoRoot, 'build'), path.join(repoRoot, 'node_modules', '.bin'), venvBin, process.env.PATH].join(path.delimiter);
 
 /** The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics and plots. */
 const STAGES: Record<string, { declared: string[] }> = {
@@ -38,39 +37,15 @@ const TRAIN_AND_AFTER = ['train', 'evaluate@val', 'evaluate@test'];
 
 let uri = '';
 let project = '';
+let dvcProject: DvcProject;
 let experimentName = '';
 let experimentId = '';
 
 const sha256 = (data: Buffer | string) => crypto.createHash('sha256').update(data).digest('hex');
 
-function env(): Record<string, string> {
-  return { PATH: SEARCH_PATH, MLFLOW_TRACKING_URI: uri, MLFLOW_EXPERIMENT_NAME: experimentName, DVC_NO_ANALYTICS: '1' };
-}
-
-/** A plain command in the project (git, dvc), with the same PATH the stages get. */
-function run(file: string, args: string[]): string {
-  return execFileSync(file, args, { cwd: project, env: { ...process.env, ...env() }, encoding: 'utf8', stdio: 'pipe' });
-}
-
-function commit(message: string): void {
-  run('git', ['add', '-A']);
-  run('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', message]);
-}
-
-async function pipeline(args: string[]): Promise<MlrunResult> {
-  const result = await runMlrun(['pipeline', '--', ...args], { cwd: project, env: env() });
-  assert.equal(result.code, 0, `${result.stdout.toString()}\n${result.stderr}`);
-  return result;
-}
-
 /** mlrun's own lines, wherever DVC put them (queued experiments' output comes back on DVC's stdout). */
 function mlrunLines(result: MlrunResult): string[] {
   return `${result.stdout.toString()}\n${result.stderr}`.split('\n').filter((line) => line.startsWith('mlrun:'));
-}
-
-/** The stages DVC ran, in order, from its `Running stage '…':` lines. */
-function stagesRan(result: MlrunResult): string[] {
-  return [...result.stdout.toString().matchAll(/^Running stage '([^']+)':$/gm)].map((match) => match[1]!);
 }
 
 /** What each stage printed, as DVC passed it through: the lines between `> cmd` and DVC's lock file line. */
@@ -169,7 +144,7 @@ function childrenOf(runs: PyRun[], parentId: string): PyRun[] {
 }
 
 /** What the first launch left, for the later steps. */
-const first = { parentId: '', children: {} as Record<string, string>, sourceNames: {} as Record<string, string | undefined> };
+const first = { parentId: '', parentName: '', children: {} as Record<string, string>, sourceNames: {} as Record<string, string | undefined> };
 let knownRunIds = new Set<string>();
 
 function newRuns(runs: PyRun[]): PyRun[] {
@@ -185,15 +160,16 @@ before(async () => {
   // The example as committed: nothing a run in place may have left behind.
   const leftovers = new Set(['data', 'model', 'metrics', 'plots', 'dvc.lock', 'mlflow.db', 'mlruns', '.mlrun', '.dvc', '.git']);
   fs.cpSync(example, project, { recursive: true, filter: (source) => !leftovers.has(path.relative(example, source).split(path.sep)[0]!) });
-  run('git', ['init', '-q']);
-  commit('example pipeline');
-  run(path.join(venvBin, 'dvc'), ['init', '-q']);
-  commit('dvc init');
+  dvcProject = new DvcProject(project, { uri, experimentName });
+  dvcProject.run('git', ['init', '-q']);
+  dvcProject.commit('example pipeline');
+  dvcProject.run(dvcBinary, ['init', '-q']);
+  dvcProject.commit('dvc init');
 });
 
 describe('the example pipeline under mlrun pipeline, on a real mlflow server', () => {
   test('dvc repro: one parent, one child per stage with its params, metrics, artifacts and data hashes', async () => {
-    const result = await pipeline(['dvc', 'repro']);
+    const result = await dvcProject.pipeline(['--', 'dvc', 'repro']);
     assert.deepEqual(mlrunLines(result), []);
     assert.deepEqual(stagesRan(result), STAGE_NAMES);
     const lock = readYaml<LockFile>('dvc.lock');
@@ -213,7 +189,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.equal(parents.length, 1);
     const parent = parents[0]!;
     assert.equal(parent.info.status, 'FINISHED');
-    assert.equal(parent.info.run_name, 'dvc repro');
+    assert.match(parent.info.run_name, /^repro \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     assert.equal(parent.tags['mlflow.parentRunId'], undefined);
     assert.equal(parent.tags['mlrun.command'], 'dvc repro');
     assert.deepEqual(JSON.parse(parent.tags['dvc.skipped_stages']!), {});
@@ -238,6 +214,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       assert.deepEqual(lineageTags(run), lineageFromLock(lock, stage), `data hashes of ${stage}`);
     }
     first.parentId = parent.info.run_id;
+    first.parentName = parent.info.run_name;
     first.children = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, child[stage]!.info.run_id]));
     first.sourceNames = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, child[stage]!.tags['mlflow.source.name']]));
 
@@ -301,7 +278,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.match(text, /^ {2}lr: 0\.05$/m);
     fs.writeFileSync(file, text.replace(/^ {2}lr: 0\.05$/m, '  lr: 0.1'));
 
-    const result = await pipeline(['dvc', 'repro']);
+    const result = await dvcProject.pipeline(['--', 'dvc', 'repro']);
     assert.deepEqual(mlrunLines(result), []);
     assert.deepEqual(stagesRan(result), TRAIN_AND_AFTER);
     const lock = readYaml<LockFile>('dvc.lock');
@@ -330,13 +307,12 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     'two queued experiments run in parallel: one parent each, named after it, holding its own stages',
     async () => {
       assert.ok(first.parentId, 'the first launch ran');
-      commit('train.lr 0.1');
-      const dvc = path.join(venvBin, 'dvc');
-      run(dvc, ['exp', 'run', '--queue', '--name', 'epochs-3', '-S', 'train.epochs=3']);
-      run(dvc, ['exp', 'run', '--queue', '--name', 'epochs-4', '-S', 'train.epochs=4']);
+      dvcProject.commit('train.lr 0.1');
+      dvcProject.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'epochs-3', '-S', 'train.epochs=3']);
+      dvcProject.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'epochs-4', '-S', 'train.epochs=4']);
       // `--run-all` starts the queue's workers and waits until every queued experiment is done.
-      const result = await pipeline(['dvc', 'exp', 'run', '--run-all', '-j', '2']);
-      const status = run(dvc, ['queue', 'status']);
+      const result = await dvcProject.pipeline(['--', 'dvc', 'exp', 'run', '--run-all', '-j', '2']);
+      const status = dvcProject.run(dvcBinary, ['queue', 'status']);
       for (const name of ['epochs-3', 'epochs-4']) assert.match(status, new RegExp(`\\s${name}\\s+.*\\sSuccess\\s`), status);
 
       const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId] }).runs);
@@ -370,7 +346,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
 
   test('dvc exp run in the workspace: the parent is named after the experiment', async () => {
     assert.ok(first.parentId, 'the first launch ran');
-    const result = await pipeline(['dvc', 'exp', 'run', '--name', 'ws-epochs-5', '-S', 'train.epochs=5']);
+    const result = await dvcProject.pipeline(['--', 'dvc', 'exp', 'run', '--name', 'ws-epochs-5', '-S', 'train.epochs=5']);
     assert.deepEqual(mlrunLines(result), []);
     assert.deepEqual(stagesRan(result), TRAIN_AND_AFTER);
     const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId] }).runs);
@@ -437,7 +413,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
         rows.sort((a, b) => a.index - b.index);
         const at = rows.findIndex((row) => row.id === first.parentId);
         const parentRow = rows[at]!;
-        assert.equal(parentRow.name, 'dvc repro');
+        assert.equal(parentRow.name, first.parentName);
         const nested = rows.slice(at + 1, at + 1 + STAGE_NAMES.length);
         assert.deepEqual(nested.map((row) => row.id).sort(), [...childIds].sort(), 'the eight children come right after their parent');
         assert.deepEqual(nested.map((row) => row.name).sort(), [...STAGE_NAMES].sort());

@@ -14,9 +14,12 @@ import { storeBackends } from '../support/store-backends.ts';
 const HEX32 = /^[0-9a-f]{32}$/;
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
-/** MLflow's own message: the REST store puts the request and status before it (`POST … failed with HTTP 400 CODE: `). */
+/**
+ * MLflow's own message: the REST store puts the request and status before it (`POST … failed with
+ * HTTP 400 CODE: `, with `after 2 attempts` when a first attempt got no answer in time).
+ */
 function mlflowMessage(error: TrackingError): string {
-  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+: /, '');
+  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+(?: after \d+ attempts)?: /, '');
 }
 
 for (const backend of storeBackends) {
@@ -156,6 +159,36 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.findRunsByTag([experimentId, other, experimentId], tag), [elsewhere, first, second]);
       assert.deepEqual(await store.findRunsByTag([experimentId], { key: tag.key, value: 'none' }), []);
       assert.deepEqual(await store.findRunsByTag([], tag), []);
+    });
+
+    test('deleteRun: the run leaves the default view, keeps what it held, takes no more writes; an unknown id is RESOURCE_DOES_NOT_EXIST', async () => {
+      const { store, uri } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-delete'));
+      const tag = { key: 'mlrun.role', value: 'pipeline' };
+      const kept = await store.createRun({ experimentId, runName: 'kept', startTime: 1_000, userId: 'u', tags: [tag] });
+      const info = await store.createRun({ experimentId, runName: 'deleted', startTime: 2_000, userId: 'u', tags: [tag] });
+      await store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.1' }] });
+      await store.updateRun(info.runId, { status: 'FINISHED', endTime: 3_000 });
+      await store.deleteRun(info.runId);
+
+      assert.deepEqual(await store.getRun(info.runId), {
+        info: { ...info, status: 'FINISHED', endTime: 3_000, lifecycleStage: 'deleted' },
+        tags: { 'mlrun.role': 'pipeline', 'mlflow.runName': 'deleted' },
+        params: { lr: '0.1' },
+      });
+      assert.deepEqual(await store.findRunsByTag([experimentId], tag), [kept.runId]);
+      const { runs } = inspectMlflow(uri, { runIds: [info.runId], experimentIds: [experimentId] });
+      assert.deepEqual(
+        runs.map((run) => [run.info.run_name, run.info.lifecycle_stage, run.info.status]),
+        [['deleted', 'deleted', 'FINISHED'], ['kept', 'active', 'RUNNING']],
+        'MLflow reads the deleted run by id, and lists only the other one',
+      );
+      const write = await rejection(store.logBatch(info.runId, { tags: [{ key: 'late', value: 'x' }] }));
+      assert.equal(write.errorCode, 'INVALID_PARAMETER_VALUE');
+      assert.equal(mlflowMessage(write), `The run ${info.runId} must be in the 'active' state. Current state is deleted.`);
+      await store.deleteRun(info.runId);
+      const missing = await rejection(store.deleteRun(crypto.randomBytes(16).toString('hex')));
+      assert.equal(missing.errorCode, 'RESOURCE_DOES_NOT_EXIST');
     });
 
     test('ping answers, and the store says where it writes', async () => {

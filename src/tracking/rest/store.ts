@@ -93,6 +93,10 @@ class RestStore implements Store {
     await this.#client.post(`${API}/runs/update`, { run_id: runId, status: update.status, end_time: update.endTime }, options?.signal);
   }
 
+  async deleteRun(runId: string, options?: CallOptions): Promise<void> {
+    await this.#client.post(`${API}/runs/delete`, { run_id: runId }, options?.signal);
+  }
+
   async logInputs(runId: string, datasets: DatasetInput[], options?: CallOptions): Promise<void> {
     // Even an empty list goes once: MLflow still checks that the run exists and is active.
     for (let start = 0; start === 0 || start < datasets.length; start += DATASETS_PER_REQUEST) {

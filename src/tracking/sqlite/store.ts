@@ -239,6 +239,19 @@ class SqliteStore implements Store {
     }, options.signal);
   }
 
+  /**
+   * As SqlAlchemyStore.delete_run (`_mark_run_deleted`): the lifecycle stage and the deletion time,
+   * set again for a run already deleted. (It also drops the run's assessments, which mlrun never writes.)
+   */
+  async deleteRun(runId: string, options: CallOptions = {}): Promise<void> {
+    const db = await this.#connection();
+    await db.write(() => {
+      const row = db.statement('SELECT lifecycle_stage FROM runs WHERE run_uuid = ?').get(runId);
+      if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+      db.statement("UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?").run(Date.now(), runId);
+    }, options.signal);
+  }
+
   async logInputs(runId: string, datasets: DatasetInput[], options: CallOptions = {}): Promise<void> {
     validateRunId(runId);
     datasets.forEach(validateDatasetInput);
