@@ -164,6 +164,7 @@ describe('a new database', () => {
       startTime,
       artifactUri,
       lifecycleStage: 'active',
+      userId: 'alice',
     });
 
     const t = startTime + 1000;
@@ -203,6 +204,7 @@ describe('a new database', () => {
         long: 't'.repeat(8000),
       },
       params: { lr: '0.1', long: 'p'.repeat(6000) },
+      inputs: [],
     });
     assert.equal(await store.getRun('0123456789abcdef0123456789abcdef'), undefined);
 
