@@ -31,9 +31,12 @@ async function allPages(store: Store, runId: string, after: string | undefined, 
   }
 }
 
-/** MLflow's own message: the REST store puts the request and status before it (`POST … failed with HTTP 400 CODE: `). */
+/**
+ * MLflow's own message: the REST store puts the request and status before it (`POST … failed with
+ * HTTP 400 CODE: `, with `after 2 attempts` when a reused connection had been closed meanwhile).
+ */
 function mlflowMessage(error: TrackingError): string {
-  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+: /, '');
+  return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+(?: after \d+ attempts)?: /, '');
 }
 
 for (const backend of storeBackends) {
