@@ -1,8 +1,9 @@
 // Delivers one offline run to the server, step by step, each step recorded in the offline record
-// once the server has it (see tracking/offline-tags.ts), so that a sync interrupted anywhere and started again
-// completes the same copy instead of making a second one. The order is the one a live run has:
-// the run with its original start time and tags, then params and dataset inputs, the metric points
-// in the order they were written, the artifacts, and last its status and end time.
+// once the server has it (see tracking/offline-tags.ts), so that a sync interrupted anywhere and
+// started again completes the same copy instead of making a second one. The order is the one a
+// live run has: the run with its original start time and tags, then params and dataset inputs, the
+// metric points in the order they were written, the artifacts, and last its status and end time.
+// The record is read and marked through its Store, as any store is.
 import { isNotFound } from '../tracking/errors.ts';
 import { DEFAULT_EXPERIMENT_ID, openRun } from '../tracking/lifecycle.ts';
 import { MAX_METRICS_PER_BATCH } from '../tracking/limits.ts';
