@@ -5,7 +5,8 @@ import os from 'node:os';
 import { plural, type Reporter } from '../report.ts';
 import { liveRunsIn, storeKey } from '../tracking/live-runs.ts';
 import { openStore } from '../tracking/open-store.ts';
-import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reader.ts';
+import type { Store } from '../tracking/store.ts';
+import { readOfflineRuns, type OfflineRun } from './plan.ts';
 import { sameServerKey } from '../tracking/redact.ts';
 import { CLOSING_BUDGET_MS, closeAbandoned, closedLine, type OpenRun, type Sweep } from '../run/close-abandoned.ts';
 
@@ -16,18 +17,16 @@ export interface SyncClosing {
   reporter: Reporter;
 }
 
-/** Closes the abandoned runs of the offline record; returns how many of other hosts it left. */
-export async function closeAbandonedOffline(record: OfflineRecord, closing: SyncClosing): Promise<number> {
-  const listed = liveRunsIn(closing.projectRoot, storeKey({ kind: 'sqlite', dbPath: record.dbPath }, closing.projectRoot));
+/**
+ * Closes the abandoned runs of the offline record (`record`, the store of the file at `dbPath`);
+ * returns how many of other hosts it left.
+ */
+export async function closeAbandonedOffline(record: Store, dbPath: string, closing: SyncClosing): Promise<number> {
+  const listed = liveRunsIn(closing.projectRoot, storeKey({ kind: 'sqlite', dbPath }, closing.projectRoot));
   const listedIds = new Set(listed.map((entry) => entry.runId));
-  const unlisted = (await record.runs()).filter((run) => run.status === 'RUNNING' && !listedIds.has(run.runId)).map(ownerByTags);
+  const unlisted = (await readOfflineRuns(record)).filter((run) => run.status === 'RUNNING' && !listedIds.has(run.runId)).map(ownerByTags);
   if (listed.length + unlisted.length === 0) return 0;
-  const store = await openStore({ kind: 'sqlite', dbPath: record.dbPath }, closing.env);
-  try {
-    return report(await closeAbandoned(store, [...listed, ...unlisted], 'mlrun sync', closing), closing.reporter);
-  } finally {
-    await store.close();
-  }
+  return report(await closeAbandoned(record, [...listed, ...unlisted], 'mlrun sync', closing), closing.reporter);
 }
 
 /** Closes the abandoned runs listed for the server at `uri`; returns how many of other hosts it left. */

@@ -1,20 +1,21 @@
 // Delivers one offline run to the server, step by step, each step recorded in the offline record
-// once the server has it (see progress.ts), so that a sync interrupted anywhere and started again
-// completes the same copy instead of making a second one. The order is the one a live run has:
-// the run with its original start time and tags, then params and dataset inputs, the metric points
-// in the order they were written, the artifacts, and last its status and end time.
+// once the server has it (see tracking/offline-tags.ts), so that a sync interrupted anywhere and
+// started again completes the same copy instead of making a second one. The order is the one a
+// live run has: the run with its original start time and tags, then params and dataset inputs, the
+// metric points in the order they were written, the artifacts, and last its status and end time.
+// The record is read and marked through its Store, as any store is.
 import { isNotFound } from '../tracking/errors.ts';
 import { DEFAULT_EXPERIMENT_ID, openRun } from '../tracking/lifecycle.ts';
 import { MAX_METRICS_PER_BATCH } from '../tracking/limits.ts';
-import type { OfflineRecord, OfflineRun } from '../tracking/sqlite/offline-reader.ts';
 import type { RunInfo, Store, Tag } from '../tracking/store.ts';
-import type { PlannedRun } from './plan.ts';
+import type { OfflineRun, PlannedRun } from './plan.ts';
 import { OFFLINE_TAG_PREFIX, OFFLINE_TAGS, PARENT_TAG, SYNC_TAG_PREFIX, SYNC_TAGS, SYNCED_FROM_TAG } from '../tracking/offline-tags.ts';
 
 export type UploadRunArtifacts = (run: OfflineRun, remote: RunInfo) => Promise<{ count: number } | { failure: string }>;
 
 export interface DeliveryContext {
-  record: OfflineRecord;
+  /** The store of the offline record. */
+  record: Store;
   store: Store;
   uploadArtifacts: UploadRunArtifacts;
 }
@@ -37,32 +38,33 @@ export async function deliverRun(context: DeliveryContext, planned: PlannedRun, 
   const { run } = planned;
   const marks: Record<string, string> = { ...run.tags };
   const mark = async (tags: Tag[]) => {
-    await record.setTags(run.runId, tags);
+    // The embedded store commits tags durably (see offline-tags.ts).
+    await record.logBatch(run.runId, { tags });
     for (const tag of tags) marks[tag.key] = tag.value;
   };
   const warnings: string[] = [];
 
   const remote = await remoteRun(context, planned, parentServerId, marks, mark, warnings);
 
-  const params = await record.params(run.runId);
+  const recorded = await record.getRun(run.runId);
+  if (!recorded) throw new Error(`the run ${run.runId} is gone from the offline record`);
+  const params = Object.entries(recorded.params).map(([key, value]) => ({ key, value }));
   if (marks[SYNC_TAGS.params] === undefined) {
     if (params.length > 0) await store.logBatch(remote.runId, { params });
     await mark([{ key: SYNC_TAGS.params, value: String(params.length) }]);
   }
 
   if (marks[SYNC_TAGS.inputs] === undefined) {
-    const inputs = await record.datasetInputs(run.runId);
+    const { inputs } = recorded;
     if (inputs.length > 0) await store.logInputs(remote.runId, inputs);
     await mark([{ key: SYNC_TAGS.inputs, value: String(inputs.length) }]);
   }
 
-  let after = Number(marks[SYNC_TAGS.metricsRowid] ?? 0);
   for (;;) {
-    const points = await record.metricsAfter(run.runId, after, MAX_METRICS_PER_BATCH);
-    if (points.length === 0) break;
-    await store.logBatch(remote.runId, { metrics: points.map((point) => point.metric) });
-    after = points.at(-1)!.rowid;
-    await mark([{ key: SYNC_TAGS.metricsRowid, value: String(after) }]);
+    const page = await record.metricPoints(run.runId, marks[SYNC_TAGS.metricsRowid], MAX_METRICS_PER_BATCH);
+    if (page.metrics.length === 0 || page.next === undefined) break;
+    await store.logBatch(remote.runId, { metrics: page.metrics });
+    await mark([{ key: SYNC_TAGS.metricsRowid, value: page.next }]);
   }
 
   let artifacts = Number(marks[SYNC_TAGS.artifacts] ?? 0);
@@ -77,7 +79,7 @@ export async function deliverRun(context: DeliveryContext, planned: PlannedRun, 
   await store.updateRun(remote.runId, { status: run.status, endTime: run.endTime ?? run.startTime });
   await mark([{ key: SYNC_TAGS.delivered, value: store.displayUri }]);
 
-  return { serverRunId: remote.runId, metrics: await record.metricCount(run.runId), params: params.length, artifacts, warnings };
+  return { serverRunId: remote.runId, metrics: await record.countMetricPoints(run.runId), params: params.length, artifacts, warnings };
 }
 
 /** The server's copy of the run: the one recorded, the one a killed sync left, or a new one. */
@@ -104,7 +106,7 @@ async function remoteRun(
     // Someone deleted the partial copy (or the server lost it): its marks describe nothing.
     warnings.push(`its partial copy ${recorded} is ${existing ? 'deleted' : 'gone'} on the server: sending the run again`);
     const stale = Object.keys(marks).filter((key) => key.startsWith(SYNC_TAG_PREFIX));
-    await record.deleteTags(run.runId, stale);
+    for (const key of stale) await record.deleteTag(run.runId, key);
     for (const key of stale) delete marks[key];
   } else if (marks[SYNC_TAGS.creating]) {
     // Killed between runs/create and writing down the new run's id: the copy carries the offline run's id.

@@ -1,8 +1,13 @@
 // Decides, from the offline record alone, what `mlrun sync` does with each run and in which order:
 // parents before their children, otherwise in the order the runs were recorded.
 import { redactUri, sameServerKey } from '../tracking/redact.ts';
-import type { OfflineRun } from '../tracking/sqlite/offline-reader.ts';
+import type { RunInfo, Store } from '../tracking/store.ts';
 import { OFFLINE_TAGS, PARENT_TAG, SYNC_TAGS } from '../tracking/offline-tags.ts';
+
+/** A run of the record with its tags: what the plan is made of. */
+export interface OfflineRun extends RunInfo {
+  tags: Record<string, string>;
+}
 
 export type Verdict =
   /** to send now (maybe partly sent already) */
@@ -97,6 +102,11 @@ export function planSync(runs: readonly OfflineRun[], target: string | undefined
   };
   for (const entry of planned.values()) place(entry, new Set());
   return { pending: order, delivered };
+}
+
+/** Every run of the record (`record`: the store of the offline record), in the order recorded. */
+export async function readOfflineRuns(record: Store): Promise<OfflineRun[]> {
+  return (await record.searchRuns('all')).map((run) => ({ ...run.info, tags: run.tags }));
 }
 
 /** The parent the run names: MLflow's tag, else the one it asked for when it fell back offline. */

@@ -1,5 +1,5 @@
 // `mlrun sync`: delivers the runs recorded in `.mlrun/offline/mlflow.db` while their server could
-// not be reached, to that server, exactly once (see progress.ts for how), parents
+// not be reached, to that server, exactly once (see tracking/offline-tags.ts for how), parents
 // before children. `--dry-run` lists what is pending. Exit 0 when nothing is pending, else 1.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,11 +15,10 @@ import { openStore } from '../tracking/open-store.ts';
 import { redactUri } from '../tracking/redact.ts';
 import { secretsOf } from '../tracking/secrets.ts';
 import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
-import { OfflineRecord, type OfflineRun } from '../tracking/sqlite/offline-reader.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
 import { deliverRun, type UploadRunArtifacts } from './deliver.ts';
 import { acquireLock } from './lock.ts';
-import { planSync, type PlannedRun } from './plan.ts';
+import { planSync, readOfflineRuns, type OfflineRun, type PlannedRun } from './plan.ts';
 import { SYNC_TAGS } from '../tracking/offline-tags.ts';
 import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './abandoned.ts';
 import { OFFLINE_DB } from '../tracking/tracked-run.ts';
@@ -42,13 +41,15 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
     throw new UsageError(`mlrun sync delivers to an MLflow server: the tracking URI ${redactUri(uri)} is not http:// or https://`);
   }
   const projectRoot = findProjectRoot(workingFolder(), env);
-  const record = OfflineRecord.open(path.join(projectRoot, OFFLINE_DB));
+  const dbPath = path.join(projectRoot, OFFLINE_DB);
   const closing = { projectRoot, env, force: options.force, reporter };
-  if (!record) {
+  // Looked for first: opening the store would create the file.
+  if (!fs.existsSync(dbPath)) {
     const left = uri !== undefined && !options.dryRun ? await closeOnServer(uri, closing) : 0;
     reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}${otherHostsNote(left)}`);
     return 0;
   }
+  const record = { store: await openStore({ kind: 'sqlite', dbPath }, env), dbPath };
   try {
     if (options.dryRun) return await listPending(record, uri, reporter);
     if (uri === undefined) {
@@ -60,7 +61,7 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
       return 1;
     }
     try {
-      const left = (await closeAbandonedOffline(record, closing)) + (await closeOnServer(uri, closing));
+      const left = (await closeAbandonedOffline(record.store, dbPath, closing)) + (await closeOnServer(uri, closing));
       return await deliverPending(record, uri, env, reporter, left);
     } finally {
       lock.release();
@@ -71,18 +72,25 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
     reporter.warn(`sync stopped: ${describeError(error)}`);
     return 1;
   } finally {
-    record.close();
+    await record.store.close();
   }
 }
 
+/** The offline record: the store of the file at `dbPath`. */
+interface OfflineRecord {
+  store: Store;
+  dbPath: string;
+}
+
 async function listPending(record: OfflineRecord, uri: string | undefined, reporter: Reporter): Promise<number> {
-  const plan = planSync(await record.runs(), uri);
+  const plan = planSync(await readOfflineRuns(record.store), uri);
   for (const entry of plan.pending) {
-    const [metrics, params] = await Promise.all([record.metricCount(entry.run.runId), record.params(entry.run.runId)]);
+    const [metrics, recorded] = await Promise.all([record.store.countMetricPoints(entry.run.runId), record.store.getRun(entry.run.runId)]);
+    const params = Object.keys(recorded?.params ?? {}).length;
     const artifacts = await countArtifacts(entry.run, record.dbPath);
     const note = pendingNote(entry, uri);
     reporter.say(
-      `pending ${describeRun(entry.run)}: ${plural(metrics, 'metric')}, ${plural(params.length, 'param')}, ${plural(artifacts, 'artifact')}${note ? `; ${note}` : ''}`,
+      `pending ${describeRun(entry.run)}: ${plural(metrics, 'metric')}, ${plural(params, 'param')}, ${plural(artifacts, 'artifact')}${note ? `; ${note}` : ''}`,
     );
   }
   reporter.say(summary(0, plan.pending.length, plan.delivered, uri, true));
@@ -91,7 +99,7 @@ async function listPending(record: OfflineRecord, uri: string | undefined, repor
 
 /** `othersLeft`: how many runs of other hosts were left open, for the last line. */
 async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.ProcessEnv, reporter: Reporter, othersLeft: number): Promise<number> {
-  const runs = await record.runs();
+  const runs = await readOfflineRuns(record.store);
   const plan = planSync(runs, uri);
   if (plan.pending.length === 0) {
     reporter.say(summary(0, 0, plan.delivered, uri) + otherHostsNote(othersLeft));
@@ -112,7 +120,7 @@ async function deliverPending(record: OfflineRecord, uri: string, env: NodeJS.Pr
   }
   reporter.info(`${plural(plan.pending.length, 'run')} pending, delivering to ${store.displayUri}`);
   const context = {
-    record,
+    record: record.store,
     store,
     uploadArtifacts: artifactUploader(record.dbPath, store, env, reporter),
   };

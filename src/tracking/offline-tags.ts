@@ -1,6 +1,8 @@
 // The tags that record, on each offline run, how far `mlrun sync` delivered it. Each is written
 // right after the step it records succeeded on the server, so an interrupted sync resumes where it
-// stopped instead of starting over:
+// stopped instead of starting over. They are tags of MLflow's own `tags` table, so the record stays
+// a plain MLflow database, and the embedded store commits tags durably (synchronous=FULL): a mark
+// survives even a power cut once written, where a lost one would mean a repeat.
 //
 // - CREATING: written just before runs/create. A kill after the server created the run but before
 //   RUN_ID was written leaves CREATING without RUN_ID: the next sync then looks for the copy on the
@@ -10,7 +12,8 @@
 // - PARAMS / INPUTS / ARTIFACTS: those were delivered (their count). Re-sending any of them is
 //   harmless anyway (a param with the same value, a dataset already linked and a file PUT to the
 //   same path change nothing), so only the marks' absence costs a repeat, never a duplicate.
-// - METRICS_ROWID: the rowid of the last metric point delivered, in rowid order. A kill between a
+// - METRICS_ROWID: the position after the last metric point delivered (`Store.metricPoints`), which
+//   for the record's store is that point's rowid: points go in the order written. A kill between a
 //   batch's delivery and its mark re-sends that one batch; MLflow's SQL store silently drops a
 //   point identical to one it holds (key, value, timestamp, step), so no point is ever doubled.
 // - DELIVERED: the server the run was completed on, after runs/update set its status and end time.

@@ -40,12 +40,16 @@ export interface RunInfo {
   endTime?: number;
   artifactUri: string;
   lifecycleStage: LifecycleStage;
+  /** Who started the run: MLflow's `user_id`. */
+  userId: string;
 }
 
 export interface Run {
   info: RunInfo;
   tags: Record<string, string>;
   params: Record<string, string>;
+  /** The datasets the run consumed, each once, as logInputs linked them. */
+  inputs: DatasetInput[];
 }
 
 export interface CreateRunRequest {
@@ -84,6 +88,13 @@ export interface RunUpdate {
   endTime: number;
 }
 
+/** A page of a run's metric points. */
+export interface MetricPage {
+  metrics: Metric[];
+  /** Where the points after these begin: `after` for the next call. Absent when the page is empty. */
+  next?: string;
+}
+
 /** Per-call options. `signal` aborts a call (and its retries) that has taken too long. */
 export interface CallOptions {
   signal?: AbortSignal;
@@ -113,9 +124,25 @@ export interface Store {
    * first (at most FOUND_RUNS): how `mlrun sync` finds the server's copy of an offline run.
    */
   findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]>;
+  /**
+   * Every run of these experiments (or of all experiments), active or deleted, oldest first: how
+   * `mlrun sync` reads the offline record.
+   */
+  searchRuns(experimentIds: string[] | 'all', options?: CallOptions): Promise<Run[]>;
+  /**
+   * Up to `max` of the run's metric points (every step of every key) that follow the position
+   * `after` (undefined: the first ones). Paging on until a page is empty yields each point once;
+   * the embedded store gives them in the order they were written, the REST store key by key.
+   * `next` is opaque, but may be kept (as `mlrun sync` keeps its progress) and used later.
+   */
+  metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage>;
+  /** How many metric points the run holds, every step of every key. */
+  countMetricPoints(runId: string, options?: CallOptions): Promise<number>;
   /** Any number of entries: the backend splits them to fit its limits. */
   logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void>;
   updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void>;
+  /** Removes the tag; RESOURCE_DOES_NOT_EXIST when the run has no such tag (as MLflow). */
+  deleteTag(runId: string, key: string, options?: CallOptions): Promise<void>;
   /**
    * Moves the run to MLflow's lifecycle stage `deleted`: out of the default view, restorable
    * (`mlflow runs restore`), no longer written to.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, test } from 'node:test';
 import { TrackingError } from '../../src/tracking/errors.ts';
+import { Connection } from '../../src/tracking/sqlite/connection.ts';
 import { openSqliteStore } from '../../src/tracking/sqlite/store.ts';
 import type { Metric, Store } from '../../src/tracking/store.ts';
 import { startMlflowServer } from '../support/mlflow-server.ts';
@@ -164,6 +165,7 @@ describe('a new database', () => {
       startTime,
       artifactUri,
       lifecycleStage: 'active',
+      userId: 'alice',
     });
 
     const t = startTime + 1000;
@@ -203,6 +205,7 @@ describe('a new database', () => {
         long: 't'.repeat(8000),
       },
       params: { lr: '0.1', long: 'p'.repeat(6000) },
+      inputs: [],
     });
     assert.equal(await store.getRun('0123456789abcdef0123456789abcdef'), undefined);
 
@@ -458,6 +461,34 @@ print(json.dumps(out))`;
     }
     assert.deepEqual(got, mlflow);
     assert.equal(got.unicode, 'ok');
+  });
+});
+
+describe('durable writes', () => {
+  test('writeDurably commits with synchronous=FULL, overlapping ones too, and leaves NORMAL as it was', async () => {
+    const connection = new Connection(path.join(freshDir(), 'mlflow.db'));
+    try {
+      connection.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE t (x)');
+      const synchronous = () => Number(connection.statement('PRAGMA synchronous').get()!.synchronous);
+      const write = (x: number) => () => {
+        connection.statement('INSERT INTO t VALUES (?)').run(x);
+        return synchronous();
+      };
+      // A second connection holds the write lock, so both durable writes wait and overlap.
+      const other = new DatabaseSync(connection.db.location()!);
+      other.exec('BEGIN IMMEDIATE');
+      const first = connection.writeDurably(write(1));
+      const second = connection.writeDurably(write(2));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      other.exec('COMMIT');
+      other.close();
+      assert.deepEqual(await Promise.all([first, second]), [2, 2]);
+      assert.equal(synchronous(), 1);
+      assert.equal(await connection.write(write(3)), 1);
+      assert.deepEqual(connection.db.prepare('SELECT x FROM t ORDER BY x').all().map((row) => row.x), [1, 2, 3]);
+    } finally {
+      connection.close();
+    }
   });
 });
 

@@ -6,17 +6,34 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { TrackingError } from '../../src/tracking/errors.ts';
-import type { Metric } from '../../src/tracking/store.ts';
+import type { DatasetInput, Metric, Store } from '../../src/tracking/store.ts';
 import { rejection } from '../support/assertions.ts';
-import { inspectMlflow } from '../support/python.ts';
+import { deleteRun, inspectMlflow } from '../support/python.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID()}`;
 
+/** MLflow's SQL store keeps NaN and returns ±Infinity as ±Number.MAX_VALUE. */
+const asStored = (value: number) => (value === Infinity ? Number.MAX_VALUE : value === -Infinity ? -Number.MAX_VALUE : value);
+
+/** Every page of the run's points from `after` on, up to the first empty one (not included). */
+async function allPages(store: Store, runId: string, after: string | undefined, max: number): Promise<{ metrics: Metric[]; next?: string }[]> {
+  const pages = [];
+  for (;;) {
+    const page = await store.metricPoints(runId, after, max);
+    if (page.metrics.length === 0) {
+      assert.equal(page.next, undefined);
+      return pages;
+    }
+    pages.push(page);
+    after = page.next;
+  }
+}
+
 /**
  * MLflow's own message: the REST store puts the request and status before it (`POST … failed with
- * HTTP 400 CODE: `, with `after 2 attempts` when a first attempt got no answer in time).
+ * HTTP 400 CODE: `, with `after 2 attempts` when a reused connection had been closed meanwhile).
  */
 function mlflowMessage(error: TrackingError): string {
   return error.message.replace(/^\S+ \S+ failed with HTTP \d+ [A-Z_]+(?: after \d+ attempts)?: /, '');
@@ -60,6 +77,7 @@ for (const backend of storeBackends) {
         startTime,
         artifactUri: `${experimentLocation(experimentId)}/${info.runId}/artifacts`,
         lifecycleStage: 'active',
+        userId: 'alice',
       });
 
       // 5 keys × 500 steps; `special` cycles through NaN, Infinity, -Infinity and finite values.
@@ -100,8 +118,7 @@ for (const backend of storeBackends) {
         ...Object.fromEntries(tags.map((t) => [t.key, t.value])),
       });
       assert.deepEqual(Object.keys(run.history).sort(), ['acc', 'epoch/time', 'loss', 'lr', 'special']);
-      // MLflow's SQL store keeps NaN and returns ±Infinity as ±Number.MAX_VALUE.
-      const asRead = (value: number) => (Number.isNaN(value) ? 'nan' : value === Infinity ? Number.MAX_VALUE : value === -Infinity ? -Number.MAX_VALUE : value);
+      const asRead = (value: number) => (Number.isNaN(value) ? 'nan' : asStored(value));
       for (const key of Object.keys(run.history)) {
         const sent = metrics.filter((m) => m.key === key).map((m) => ({ value: asRead(m.value), step: m.step, timestamp: m.timestamp }));
         const read = [...run.history[key]!].sort((a, b) => a.timestamp - b.timestamp);
@@ -161,34 +178,104 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.findRunsByTag([], tag), []);
     });
 
-    test('deleteRun: the run leaves the default view, keeps what it held, takes no more writes; an unknown id is RESOURCE_DOES_NOT_EXIST', async () => {
-      const { store, uri } = await backend.open();
-      const experimentId = await store.createExperiment(unique('contract-delete'));
-      const tag = { key: 'mlrun.role', value: 'pipeline' };
-      const kept = await store.createRun({ experimentId, runName: 'kept', startTime: 1_000, userId: 'u', tags: [tag] });
-      const info = await store.createRun({ experimentId, runName: 'deleted', startTime: 2_000, userId: 'u', tags: [tag] });
-      await store.logBatch(info.runId, { params: [{ key: 'lr', value: '0.1' }] });
-      await store.updateRun(info.runId, { status: 'FINISHED', endTime: 3_000 });
-      await store.deleteRun(info.runId);
+    test('searchRuns: every run of the experiments asked (or all), deleted ones too, oldest first, with user, tags, params, inputs', async () => {
+      const { store, uri, experimentLocation } = await backend.open();
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((name) => store.createExperiment(unique(`contract-search-${name}`))));
+      const create = (experimentId: string, startTime: number, userId = 'u') =>
+        store.createRun({ experimentId, runName: `r${startTime}`, startTime, userId, tags: [] }).then((info) => info.runId);
+      const newest = await create(a!, 3_000, 'alice');
+      const oldest = await create(a!, 1_000);
+      const middle = await create(b!, 2_000);
+      const deleted = await create(b!, 2_500);
+      const elsewhere = await create(c!, 4_000);
+      const inputs: DatasetInput[] = [
+        { name: 'data/train.csv', digest: '0123456789abcdef0123456789abcdef', sourceType: 'local', source: '{"uri": "data/train.csv"}', context: 'training' },
+        { name: 'data/images', digest: 'fedcba9876543210fedcba9876543210.dir', sourceType: 'local', source: '{"uri": "data/images"}' },
+      ];
+      await store.logBatch(newest, { params: [{ key: 'lr', value: '0.1' }], tags: [{ key: 'mlrun.host', value: 'box' }] });
+      await store.logInputs(newest, inputs);
+      await store.updateRun(newest, { status: 'FINISHED', endTime: 3_500 });
+      deleteRun(uri, deleted);
 
-      assert.deepEqual(await store.getRun(info.runId), {
-        info: { ...info, status: 'FINISHED', endTime: 3_000, lifecycleStage: 'deleted' },
-        tags: { 'mlrun.role': 'pipeline', 'mlflow.runName': 'deleted' },
+      const found = await store.searchRuns([a!, b!, a!]);
+      assert.deepEqual(found.map((run) => [run.info.runId, run.info.lifecycleStage]), [
+        [oldest, 'active'],
+        [middle, 'active'],
+        [deleted, 'deleted'],
+        [newest, 'active'],
+      ]);
+      const byName = (x: DatasetInput, y: DatasetInput) => x.name.localeCompare(y.name);
+      const run = found.at(-1)!;
+      assert.deepEqual({ ...run, inputs: [...run.inputs].sort(byName) }, {
+        info: {
+          runId: newest,
+          experimentId: a!,
+          runName: 'r3000',
+          status: 'FINISHED',
+          startTime: 3_000,
+          endTime: 3_500,
+          artifactUri: `${experimentLocation(a!)}/${newest}/artifacts`,
+          lifecycleStage: 'active',
+          userId: 'alice',
+        },
+        tags: { 'mlflow.runName': 'r3000', 'mlrun.host': 'box' },
         params: { lr: '0.1' },
+        inputs: [...inputs].sort(byName),
       });
-      assert.deepEqual(await store.findRunsByTag([experimentId], tag), [kept.runId]);
-      const { runs } = inspectMlflow(uri, { runIds: [info.runId], experimentIds: [experimentId] });
-      assert.deepEqual(
-        runs.map((run) => [run.info.run_name, run.info.lifecycle_stage, run.info.status]),
-        [['deleted', 'deleted', 'FINISHED'], ['kept', 'active', 'RUNNING']],
-        'MLflow reads the deleted run by id, and lists only the other one',
-      );
-      const write = await rejection(store.logBatch(info.runId, { tags: [{ key: 'late', value: 'x' }] }));
-      assert.equal(write.errorCode, 'INVALID_PARAMETER_VALUE');
-      assert.equal(mlflowMessage(write), `The run ${info.runId} must be in the 'active' state. Current state is deleted.`);
-      await store.deleteRun(info.runId);
-      const missing = await rejection(store.deleteRun(crypto.randomBytes(16).toString('hex')));
-      assert.equal(missing.errorCode, 'RESOURCE_DOES_NOT_EXIST');
+      const got = await store.getRun(newest);
+      assert.deepEqual([...got!.inputs].sort(byName), [...inputs].sort(byName));
+      assert.deepEqual(got!.info, run.info);
+      assert.deepEqual(found[0]!.inputs, []);
+
+      const mine = new Set([oldest, middle, deleted, newest, elsewhere]);
+      const all = (await store.searchRuns('all')).filter((found) => mine.has(found.info.runId));
+      assert.deepEqual(all.map((found) => found.info.runId), [oldest, middle, deleted, newest, elsewhere]);
+      assert.deepEqual(await store.searchRuns([]), []);
+    });
+
+    test('metricPoints: pages of at most max hold every point once, each key in the order written; a kept position resumes', async () => {
+      const { store } = await backend.open();
+      const info = await store.createRun({ experimentId: '0', runName: 'points', startTime: 1_000, userId: 'u', tags: [] });
+      const written: Metric[] = [];
+      for (let step = 0; step < 7; step++) {
+        for (const key of ['loss', 'acc', 'a/b']) {
+          const value = key === 'acc' && step === 3 ? NaN : key === 'loss' && step === 5 ? Infinity : step * 0.5 + key.length;
+          written.push({ key, value, timestamp: 2_000 + step, step });
+        }
+      }
+      await store.logBatch(info.runId, { metrics: written.slice(0, 10) });
+      await store.logBatch(info.runId, { metrics: written.slice(10) });
+
+      const pages = await allPages(store, info.runId, undefined, 4);
+      assert.deepEqual(pages.map((page) => page.metrics.length), [4, 4, 4, 4, 4, 1]);
+      const read = pages.flatMap((page) => page.metrics);
+      const expected = written.map((point) => ({ ...point, value: asStored(point.value) }));
+      const ofKey = (points: Metric[], key: string) => points.filter((point) => point.key === key);
+      for (const key of ['loss', 'acc', 'a/b']) assert.deepEqual(ofKey(read, key), ofKey(expected, key), key);
+      assert.equal(read.length, written.length);
+
+      // A position kept from an earlier call resumes where that page ended, once more and later.
+      assert.deepEqual(await allPages(store, info.runId, pages[1]!.next, 4), pages.slice(2));
+      assert.deepEqual(await allPages(store, info.runId, pages.at(-1)!.next, 4), []);
+      assert.equal(await store.countMetricPoints(info.runId), 21);
+
+      const empty = await store.createRun({ experimentId: '0', runName: 'none', startTime: 1_000, userId: 'u', tags: [] });
+      assert.deepEqual(await store.metricPoints(empty.runId, undefined, 4), { metrics: [] });
+      assert.equal(await store.countMetricPoints(empty.runId), 0);
+      const unknown = crypto.randomBytes(16).toString('hex');
+      assert.equal((await rejection(store.metricPoints(unknown, undefined, 4))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
+      assert.equal((await rejection(store.countMetricPoints(unknown))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
+    test("deleteTag: the tag is gone for MLflow too; a tag the run lacks is RESOURCE_DOES_NOT_EXIST with MLflow's message", async () => {
+      const { store, uri } = await backend.open();
+      const info = await store.createRun({ experimentId: '0', runName: 'tags', startTime: 1_000, userId: 'u', tags: [{ key: 'keep', value: '1' }, { key: 'drop', value: '2' }] });
+      await store.deleteTag(info.runId, 'drop');
+      assert.deepEqual((await store.getRun(info.runId))!.tags, { keep: '1', 'mlflow.runName': 'tags' });
+      assert.deepEqual(inspectMlflow(uri, { runIds: [info.runId] }).runs[0]!.tags, { keep: '1', 'mlflow.runName': 'tags' });
+      const again = await rejection(store.deleteTag(info.runId, 'drop'));
+      assert.equal(again.errorCode, 'RESOURCE_DOES_NOT_EXIST');
+      assert.equal(mlflowMessage(again), `No tag with name: drop in run with id ${info.runId}`);
     });
 
     test('ping answers, and the store says where it writes', async () => {

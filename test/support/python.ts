@@ -66,3 +66,9 @@ export function inspectMlflow(trackingUri: string, query: PyQuery, env: Record<s
   });
   return JSON.parse(out) as PyAnswer;
 }
+
+/** Deletes a run as a user does, with the MLflow Python client (soft: its lifecycle stage becomes `deleted`). */
+export function deleteRun(trackingUri: string, runId: string): void {
+  const script = 'import sys\nfrom mlflow.tracking import MlflowClient\nMlflowClient(sys.argv[1]).delete_run(sys.argv[2])';
+  execFileSync(path.join(venvBin, 'python'), ['-c', script, trackingUri, runId], { stdio: ['ignore', 'ignore', 'pipe'] });
+}

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OfflineRun } from '../../src/tracking/sqlite/offline-reader.ts';
-import { planSync } from '../../src/sync/plan.ts';
+import { planSync, type OfflineRun } from '../../src/sync/plan.ts';
 import { sameServerKey } from '../../src/tracking/redact.ts';
 
 const SERVER = 'http://mlflow.example:5000';

@@ -8,6 +8,9 @@ import type { Answer } from '../../http/retry.ts';
 import { TrackingError } from '../errors.ts';
 import { redactUri } from '../redact.ts';
 
+/** Where MLflow's REST endpoints are, below the tracking URI. */
+export const API = '/api/2.0/mlflow';
+
 export type Json = Record<string, unknown>;
 export type { Query };
 
@@ -58,6 +61,11 @@ export class RestClient {
   close(): void {
     this.#http.close();
   }
+}
+
+/** The token of a paged answer's next page; MLflow leaves it out (or empty) on the last page. */
+export function nextPageToken(answer: Json): string | undefined {
+  return typeof answer.next_page_token === 'string' && answer.next_page_token !== '' ? answer.next_page_token : undefined;
 }
 
 function parseHttpUri(uri: string): URL {

@@ -75,15 +75,39 @@ export function decodeRunInfo(wire: Json): RunInfo {
     ...(endTime === undefined ? {} : { endTime }),
     artifactUri: String(wire.artifact_uri ?? ''),
     lifecycleStage: (wire.lifecycle_stage as LifecycleStage | undefined) ?? 'active',
+    userId: String(wire.user_id ?? ''),
   };
 }
 
 export function decodeRun(wire: Json): Run {
   const data = (wire.data ?? {}) as { tags?: Tag[]; params?: Tag[] };
+  const inputs = ((wire.inputs ?? {}) as { dataset_inputs?: WireDatasetInput[] }).dataset_inputs ?? [];
   return {
     info: decodeRunInfo((wire.info ?? {}) as Json),
     tags: toRecord(data.tags),
     params: toRecord(data.params),
+    inputs: inputs.map(decodeDatasetInput),
+  };
+}
+
+function decodeDatasetInput(wire: WireDatasetInput): DatasetInput {
+  const { dataset } = wire;
+  const context = wire.tags?.find((tag) => tag.key === DATASET_CONTEXT_TAG)?.value;
+  return {
+    name: dataset.name,
+    digest: dataset.digest,
+    sourceType: dataset.source_type,
+    source: dataset.source,
+    ...(context ? { context } : {}),
+  };
+}
+
+export function decodeMetric(wire: Json): Metric {
+  return {
+    key: String(wire.key ?? ''),
+    value: parseNumber(wire.value) ?? NaN,
+    timestamp: parseNumber(wire.timestamp) ?? 0,
+    step: parseNumber(wire.step) ?? 0,
   };
 }
 

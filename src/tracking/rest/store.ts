@@ -1,12 +1,16 @@
 // The Store over MLflow's REST API (/api/2.0/mlflow/...), as mlflow/store/tracking/rest_store.py
 // speaks it.
 import { isNotFound, TrackingError } from '../errors.ts';
-import { FOUND_RUNS, type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type Run, type RunInfo, type RunUpdate, type Store, type Tag } from '../store.ts';
+import { SEARCH_MAX_RESULTS_DEFAULT } from '../limits.ts';
+import {
+  FOUND_RUNS,
+  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+} from '../store.ts';
 import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
-import { RestClient, type Json } from './client.ts';
+import { API, nextPageToken, RestClient, type Json } from './client.ts';
 import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput } from './codec.ts';
+import { countMetricPoints, metricPoints } from './metric-history.ts';
 
-const API = '/api/2.0/mlflow';
 // Datasets per log-inputs request. The server sets no limit; this is the chunk MLflow's autologging
 // client sends (MAX_DATASETS_PER_BATCH), and keeps a request of DVC-sized entries well below 1 MB.
 const DATASETS_PER_REQUEST = 1000;
@@ -82,6 +86,38 @@ class RestStore implements Store {
     return runs.flatMap((run) => (run.info?.run_id ? [run.info.run_id] : []));
   }
 
+  async searchRuns(experimentIds: string[] | 'all', options?: CallOptions): Promise<Run[]> {
+    const ids = experimentIds === 'all' ? await this.#allExperimentIds(options?.signal) : [...new Set(experimentIds)];
+    if (ids.length === 0) return [];
+    const runs: Run[] = [];
+    let pageToken: string | undefined;
+    do {
+      const answer = await this.#client.post(
+        `${API}/runs/search`,
+        {
+          experiment_ids: ids,
+          run_view_type: 'ALL',
+          max_results: SEARCH_MAX_RESULTS_DEFAULT,
+          // MLflow breaks ties by run id, so pages never overlap.
+          order_by: ['attributes.start_time ASC'],
+          ...(pageToken ? { page_token: pageToken } : {}),
+        },
+        options?.signal,
+      );
+      runs.push(...((answer.runs ?? []) as Json[]).map(decodeRun));
+      pageToken = nextPageToken(answer);
+    } while (pageToken !== undefined);
+    return runs;
+  }
+
+  metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage> {
+    return metricPoints(this.#client, runId, after, max, options?.signal);
+  }
+
+  countMetricPoints(runId: string, options?: CallOptions): Promise<number> {
+    return countMetricPoints(this.#client, runId, options?.signal);
+  }
+
   async logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void> {
     // One request at a time, in order: a later tag value must land after an earlier one.
     for (const chunk of splitBatch(runId, batch)) {
@@ -95,6 +131,10 @@ class RestStore implements Store {
 
   async deleteRun(runId: string, options?: CallOptions): Promise<void> {
     await this.#client.post(`${API}/runs/delete`, { run_id: runId }, options?.signal);
+  }
+
+  async deleteTag(runId: string, key: string, options?: CallOptions): Promise<void> {
+    await this.#client.post(`${API}/runs/delete-tag`, { run_id: runId, key }, options?.signal);
   }
 
   async logInputs(runId: string, datasets: DatasetInput[], options?: CallOptions): Promise<void> {
@@ -111,6 +151,22 @@ class RestStore implements Store {
 
   async close(): Promise<void> {
     this.#client.close();
+  }
+
+  async #allExperimentIds(signal?: AbortSignal): Promise<string[]> {
+    const ids: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const answer = await this.#client.post(
+        `${API}/experiments/search`,
+        // The handler checks view_type as an integer: 3 is ViewType.ALL, deleted experiments too.
+        { view_type: 3, max_results: SEARCH_MAX_RESULTS_DEFAULT, ...(pageToken ? { page_token: pageToken } : {}) },
+        signal,
+      );
+      ids.push(...((answer.experiments ?? []) as Json[]).map((experiment) => decodeExperiment(experiment).experimentId));
+      pageToken = nextPageToken(answer);
+    } while (pageToken !== undefined);
+    return ids;
   }
 }
 

@@ -16,12 +16,16 @@ import { loadSqlite } from './load.ts';
 const BUSY_TIMEOUT_MS = 100;
 const RETRY_FOR_MS = 120_000;
 const SQLITE_BUSY = 5;
+// PRAGMA synchronous: 1 is NORMAL, 2 FULL.
+const FULL = 2;
 
 export class Connection {
   readonly db: DatabaseSync;
   /** The file's name, for messages. */
   readonly label: string;
   readonly #statements = new Map<string, StatementSync>();
+  #durableWrites = 0;
+  #synchronous = FULL;
 
   constructor(dbPath: string) {
     const { DatabaseSync } = loadSqlite();
@@ -43,6 +47,24 @@ export class Connection {
   /** Runs `work` in a write transaction, retried as a whole while the database is busy. */
   write<T>(work: () => T, signal?: AbortSignal): Promise<T> {
     return this.retrying(() => this.#transaction('BEGIN IMMEDIATE', work), signal);
+  }
+
+  /**
+   * As write, committed with synchronous=FULL: the commit survives even a power cut once this
+   * resolves. The store's NORMAL (create.ts) keeps every commit through a crash of the process but
+   * may lose the last ones to a power cut.
+   */
+  async writeDurably<T>(work: () => T, signal?: AbortSignal): Promise<T> {
+    // Counted: a durable write that waits for the lock must not be made NORMAL by one that ends.
+    if (this.#durableWrites++ === 0) {
+      this.#synchronous = Number(this.statement('PRAGMA synchronous').get()!.synchronous);
+      if (this.#synchronous < FULL) this.db.exec(`PRAGMA synchronous = ${FULL}`);
+    }
+    try {
+      return await this.write(work, signal);
+    } finally {
+      if (--this.#durableWrites === 0 && this.#synchronous < FULL && this.db.isOpen) this.db.exec(`PRAGMA synchronous = ${this.#synchronous}`);
+    }
   }
 
   /** Runs `work` in a read transaction: one consistent snapshot for several queries. */

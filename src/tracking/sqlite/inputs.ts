@@ -1,8 +1,9 @@
-// A run's dataset inputs, written as MLflow's SqlAlchemyStore._log_inputs_impl writes them: a
+// A run's dataset inputs, written (and read back) as MLflow's SqlAlchemyStore._log_inputs_impl writes them: a
 // `datasets` row per experiment, name and digest; an `inputs` row linking it to the run; the
 // link's tags in `input_tags`. A dataset the experiment already has is reused as it is (its source
 // is not updated), and so is a link the run already has (its tags are not rewritten).
 import { randomUUID } from 'node:crypto';
+import type { SQLInputValue } from 'node:sqlite';
 import type { DatasetInput } from '../store.ts';
 import type { Connection } from './connection.ts';
 
@@ -40,4 +41,31 @@ export function insertDatasetInputs(db: Connection, experimentId: number, runId:
 
 function newUuid(): string {
   return randomUUID().replaceAll('-', '');
+}
+
+/** The dataset inputs of each run that `runIds` (a subquery) selects, in the order they were linked. */
+export function readDatasetInputs(db: Connection, runIds: string, args: SQLInputValue[]): Map<string, DatasetInput[]> {
+  const rows = db
+    .statement(
+      `SELECT i.destination_id AS run_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source,
+         (SELECT t.value FROM input_tags t WHERE t.input_uuid = i.input_uuid AND t.name = '${DATASET_CONTEXT_TAG}') AS context
+       FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id
+       WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN (${runIds})
+       ORDER BY i.rowid`,
+    )
+    .all(...args);
+  const byRun = new Map<string, DatasetInput[]>();
+  for (const row of rows) {
+    const runId = String(row.run_uuid);
+    let inputs = byRun.get(runId);
+    if (!inputs) byRun.set(runId, (inputs = []));
+    inputs.push({
+      name: String(row.name),
+      digest: String(row.digest),
+      sourceType: String(row.dataset_source_type),
+      source: String(row.dataset_source),
+      ...(row.context ? { context: String(row.context) } : {}),
+    });
+  }
+  return byRun;
 }

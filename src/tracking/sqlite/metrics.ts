@@ -71,3 +71,21 @@ function updateLatest(connection: Connection, runId: string, points: Iterable<St
     }
   }
 }
+
+/**
+ * Up to `max` of the run's points after rowid `afterRowid`, with the rowid of the last: in the
+ * order they were written (the rowid order, which the index on run_uuid keeps for each run).
+ */
+export function readMetricPoints(connection: Connection, runId: string, afterRowid: number, max: number): { metrics: Metric[]; lastRowid?: number } {
+  const rows = connection
+    .statement('SELECT rowid, "key", value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND rowid > ? ORDER BY rowid LIMIT ?')
+    .all(runId, afterRowid, max);
+  const metrics = rows.map((row) => ({
+    key: String(row.key),
+    // Read back as MLflow reads them: NaN from is_nan, ±Inf stays the largest finite double.
+    value: Number(row.is_nan) === 1 ? NaN : Number(row.value),
+    timestamp: Number(row.timestamp),
+    step: Number(row.step),
+  }));
+  return rows.length ? { metrics, lastRowid: Number(rows.at(-1)!.rowid) } : { metrics };
+}

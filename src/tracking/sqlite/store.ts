@@ -7,13 +7,14 @@ import path from 'node:path';
 import { TrackingError } from '../errors.ts';
 import {
   FOUND_RUNS,
-  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type Param, type Run, type RunInfo, type RunStatus, type RunUpdate, type Store, type Tag,
+  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { Connection, isConstraintViolation } from './connection.ts';
 import { prepareDatabase } from './create.ts';
 import { insertDatasetInputs } from './inputs.ts';
 import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
-import { insertMetrics } from './metrics.ts';
+import { insertMetrics, readMetricPoints } from './metrics.ts';
+import { readRuns } from './runs.ts';
 import {
   changedParamsError,
   checkParamKeysUnique,
@@ -41,20 +42,7 @@ const RUN_NAME_TAG = 'mlflow.runName';
 // Points written per transaction: short enough that other writers wait little for the lock.
 const METRICS_PER_TRANSACTION = 5000;
 
-const RUN_COLUMNS =
-  'run_uuid, name, experiment_id, status, start_time, end_time, artifact_uri, lifecycle_stage';
 const EXPERIMENT_COLUMNS = 'experiment_id, name, artifact_location, lifecycle_stage';
-
-export interface RunRow {
-  run_uuid: string;
-  name: string | null;
-  experiment_id: number;
-  status: RunStatus;
-  start_time: number | null;
-  end_time: number | null;
-  artifact_uri: string | null;
-  lifecycle_stage: LifecycleStage;
-}
 
 interface ExperimentRow {
   experiment_id: number;
@@ -171,25 +159,46 @@ class SqliteStore implements Store {
         startTime: request.startTime,
         artifactUri,
         lifecycleStage: 'active',
+        userId: request.userId,
       };
     }, options.signal);
   }
 
   async getRun(runId: string, options: CallOptions = {}): Promise<Run | undefined> {
     const db = await this.#connection();
+    return db.read(() => readRuns(db, 'run_uuid = ?', [runId])[0], options.signal);
+  }
+
+  async searchRuns(experimentIds: string[] | 'all', options: CallOptions = {}): Promise<Run[]> {
+    const ids = experimentIds === 'all' ? [] : numericIds(experimentIds);
+    if (experimentIds !== 'all' && ids.length === 0) return [];
+    const db = await this.#connection();
+    const where = experimentIds === 'all' ? '1' : `experiment_id IN (${ids.map(() => '?').join(', ')})`;
+    return db.read(() => readRuns(db, where, ids), options.signal);
+  }
+
+  async metricPoints(runId: string, after: string | undefined, max: number, options: CallOptions = {}): Promise<MetricPage> {
+    // The position is the rowid of the last point read: the table is append-only.
+    const afterRowid = after === undefined ? 0 : Number(after);
+    if (!Number.isSafeInteger(afterRowid) || afterRowid < 0) throw invalid(`Invalid page token ${JSON.stringify(after)}.`);
+    const db = await this.#connection();
+    const page = await db.read(() => {
+      checkRunExists(db, runId);
+      return readMetricPoints(db, runId, afterRowid, max);
+    }, options.signal);
+    return page.lastRowid === undefined ? { metrics: page.metrics } : { metrics: page.metrics, next: String(page.lastRowid) };
+  }
+
+  async countMetricPoints(runId: string, options: CallOptions = {}): Promise<number> {
+    const db = await this.#connection();
     return db.read(() => {
-      const row = db.statement(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_uuid = ?`).get(runId);
-      if (!row) return undefined;
-      return {
-        info: toRunInfo(row as unknown as RunRow),
-        tags: keyValues(db.statement('SELECT "key", value FROM tags WHERE run_uuid = ?').all(runId)),
-        params: keyValues(db.statement('SELECT "key", value FROM params WHERE run_uuid = ?').all(runId)),
-      };
+      checkRunExists(db, runId);
+      return Number(db.statement('SELECT count(*) AS n FROM metrics WHERE run_uuid = ?').get(runId)!.n);
     }, options.signal);
   }
 
   async findRunsByTag(experimentIds: string[], tag: Tag, options: CallOptions = {}): Promise<string[]> {
-    const ids = [...new Set(experimentIds)].filter((id) => /^\d+$/.test(id));
+    const ids = numericIds(experimentIds);
     if (ids.length === 0) return [];
     const db = await this.#connection();
     return db.read(() => {
@@ -200,7 +209,7 @@ class SqliteStore implements Store {
              AND tags."key" = ? AND tags.value = ?
            ORDER BY runs.start_time ASC LIMIT ${FOUND_RUNS}`,
         )
-        .all(...ids.map(Number), tag.key, tag.value);
+        .all(...ids, tag.key, tag.value);
       return rows.map((row) => String(row.id));
     }, options.signal);
   }
@@ -221,12 +230,15 @@ class SqliteStore implements Store {
     for (let start = 0; first || start < metrics.length; start += METRICS_PER_TRANSACTION) {
       const chunk = metrics.slice(start, start + METRICS_PER_TRANSACTION);
       const withParamsAndTags = first;
-      await db.write(() => {
+      const work = () => {
         checkRunIsActive(db, runId);
         if (withParamsAndTags) insertParams(db, runId, params);
         if (chunk.length) insertMetrics(db, runId, chunk);
         if (withParamsAndTags) upsertTags(db, runId, tags);
-      }, options.signal);
+      };
+      // Tags are where `mlrun sync` marks its progress (tracking/offline-tags.ts): a mark lost to a
+      // power cut would repeat a step, so a transaction with tags is made durable.
+      await (withParamsAndTags && tags.length ? db.writeDurably(work, options.signal) : db.write(work, options.signal));
       first = false;
     }
   }
@@ -249,6 +261,17 @@ class SqliteStore implements Store {
       const row = db.statement('SELECT lifecycle_stage FROM runs WHERE run_uuid = ?').get(runId);
       if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
       db.statement("UPDATE runs SET lifecycle_stage = 'deleted', deleted_time = ? WHERE run_uuid = ?").run(Date.now(), runId);
+    }, options.signal);
+  }
+
+  async deleteTag(runId: string, key: string, options: CallOptions = {}): Promise<void> {
+    const db = await this.#connection();
+    await db.writeDurably(() => {
+      checkRunIsActive(db, runId);
+      const deleted = db.statement('DELETE FROM tags WHERE run_uuid = ? AND "key" = ?').run(runId, key);
+      if (Number(deleted.changes) === 0) {
+        throw new TrackingError(`No tag with name: ${key} in run with id ${runId}`, 'RESOURCE_DOES_NOT_EXIST');
+      }
     }, options.signal);
   }
 
@@ -294,6 +317,11 @@ class SqliteStore implements Store {
   }
 }
 
+/** The ids that can name an experiment here, each once; MLflow's ids are integers. */
+function numericIds(experimentIds: string[]): number[] {
+  return [...new Set(experimentIds)].filter((id) => /^\d+$/.test(id)).map(Number);
+}
+
 function resolveArtifactRoot(dbPath: string, root: string | undefined): string {
   if (root === undefined) return defaultArtifactRoot(dbPath);
   return /^[a-z][a-z0-9+.-]*:/i.test(root) ? root : path.resolve(path.dirname(dbPath), root);
@@ -301,12 +329,17 @@ function resolveArtifactRoot(dbPath: string, root: string | undefined): string {
 
 /** The run's experiment id, once the run is known to exist and be active. */
 function checkRunIsActive(db: Connection, runId: string): number {
-  const row = db.statement('SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?').get(runId);
-  if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+  const row = checkRunExists(db, runId);
   if (row.lifecycle_stage !== 'active') {
     throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle_stage)}.`);
   }
   return Number(row.experiment_id);
+}
+
+function checkRunExists(db: Connection, runId: string): Record<string, unknown> {
+  const row = db.statement('SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?').get(runId);
+  if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+  return row;
 }
 
 /** Params are write-once: the same value again is a no-op, another value an error. */
@@ -335,28 +368,11 @@ function upsertTags(db: Connection, runId: string, tags: Tag[]): void {
   }
 }
 
-function keyValues(rows: Record<string, unknown>[]): Record<string, string> {
-  return Object.fromEntries(rows.map((row) => [String(row.key), String(row.value ?? '')]));
-}
-
 function toExperiment(row: ExperimentRow): Experiment {
   return {
     experimentId: String(row.experiment_id),
     name: row.name,
     artifactLocation: row.artifact_location ?? '',
-    lifecycleStage: row.lifecycle_stage,
-  };
-}
-
-export function toRunInfo(row: RunRow): RunInfo {
-  return {
-    runId: row.run_uuid,
-    experimentId: String(row.experiment_id),
-    runName: row.name ?? '',
-    status: row.status,
-    startTime: row.start_time ?? 0,
-    ...(row.end_time === null ? {} : { endTime: row.end_time }),
-    artifactUri: row.artifact_uri ?? '',
     lifecycleStage: row.lifecycle_stage,
   };
 }

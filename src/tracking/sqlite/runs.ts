@@ -1,0 +1,67 @@
+// Runs read back as MLflow's SqlAlchemyStore returns them (`get_run`, `search_runs`): the run's
+// row with its tags, params and dataset inputs. The one place the embedded store reads runs.
+import type { SQLInputValue } from 'node:sqlite';
+import type { LifecycleStage, Run, RunInfo, RunStatus } from '../store.ts';
+import type { Connection } from './connection.ts';
+import { readDatasetInputs } from './inputs.ts';
+
+interface RunRow {
+  run_uuid: string;
+  name: string | null;
+  experiment_id: number;
+  user_id: string | null;
+  status: RunStatus;
+  start_time: number | null;
+  end_time: number | null;
+  artifact_uri: string | null;
+  lifecycle_stage: LifecycleStage;
+}
+
+/**
+ * The runs `where` selects (a condition on the `runs` table, with `args`), oldest first; runs that
+ * started together in the order they were recorded. Call inside a read transaction.
+ */
+export function readRuns(db: Connection, where: string, args: SQLInputValue[]): Run[] {
+  const rows = db
+    .statement(
+      `SELECT run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage
+       FROM runs WHERE ${where} ORDER BY start_time, rowid`,
+    )
+    .all(...args) as unknown as RunRow[];
+  if (rows.length === 0) return [];
+  const selected = `SELECT run_uuid FROM runs WHERE ${where}`;
+  const tags = keyValuesByRun(db.statement(`SELECT run_uuid, "key", value FROM tags WHERE run_uuid IN (${selected})`).all(...args));
+  const params = keyValuesByRun(db.statement(`SELECT run_uuid, "key", value FROM params WHERE run_uuid IN (${selected}) ORDER BY rowid`).all(...args));
+  const inputs = readDatasetInputs(db, selected, args);
+  return rows.map((row) => ({
+    info: toRunInfo(row),
+    tags: tags.get(row.run_uuid) ?? {},
+    params: params.get(row.run_uuid) ?? {},
+    inputs: inputs.get(row.run_uuid) ?? [],
+  }));
+}
+
+function keyValuesByRun(rows: Record<string, unknown>[]): Map<string, Record<string, string>> {
+  const byRun = new Map<string, Record<string, string>>();
+  for (const row of rows) {
+    const runId = String(row.run_uuid);
+    let values = byRun.get(runId);
+    if (!values) byRun.set(runId, (values = {}));
+    values[String(row.key)] = String(row.value ?? '');
+  }
+  return byRun;
+}
+
+function toRunInfo(row: RunRow): RunInfo {
+  return {
+    runId: row.run_uuid,
+    experimentId: String(row.experiment_id),
+    runName: row.name ?? '',
+    status: row.status,
+    startTime: row.start_time ?? 0,
+    ...(row.end_time === null ? {} : { endTime: row.end_time }),
+    artifactUri: row.artifact_uri ?? '',
+    lifecycleStage: row.lifecycle_stage,
+    userId: row.user_id ?? '',
+  };
+}
