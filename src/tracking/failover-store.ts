@@ -38,6 +38,11 @@ export class FailoverStore implements Store {
     return this.#movedOffline;
   }
 
+  /** True while the run is on a server, from which it can move to its offline copy. */
+  get onServer(): boolean {
+    return this.#openCopy !== undefined && !this.#movedOffline;
+  }
+
   get displayUri(): string {
     return this.#store.displayUri;
   }
@@ -53,10 +58,10 @@ export class FailoverStore implements Store {
   /**
    * The run's copy in the offline record, made once: where the rest of the run goes on a failover,
    * and where what the server could not take waits while the run stays there (Tracking.keepOffline).
+   * Only for a run that was on a server (onServer).
    */
   offlineCopy(): Promise<OfflineRun | { error: unknown }> {
-    if (!this.#openCopy) return Promise.resolve({ error: new Error('the run has no server to be delivered to later') });
-    this.#copy ??= this.#openCopy().catch((error: unknown) => ({ error }));
+    this.#copy ??= this.#openCopy!().catch((error: unknown) => ({ error }));
     return this.#copy;
   }
 

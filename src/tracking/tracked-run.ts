@@ -73,7 +73,7 @@ export class Tracking {
    * copy there, closed with the run. Undefined for a run that has no server to be delivered to later.
    */
   async keepOffline(reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
-    if (this.offline || this.#plan.target.kind !== 'rest') return undefined;
+    if (!this.store.onServer) return undefined;
     if (!(await answers(this.store)) && (await this.store.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
     const copy = await this.store.offlineCopy();
     if ('error' in copy) return copy;
