@@ -67,8 +67,8 @@ export class FailoverStore implements Store {
 
   /**
    * Moves the rest of the run to the offline copy, as a call that finds the server lost does; for
-   * a loss noticed outside a call (the metrics thread's deliveries, which have a store of their
-   * own). False when that is not possible (the run is local, or the local record failed).
+   * a loss noticed outside the run's calls (an unanswered ping, a wait given up, the metrics
+   * thread's own store). False when that is not possible (the run is local, or the local record failed).
    */
   failover(reason: string): Promise<boolean> {
     if (!this.#openCopy) return Promise.resolve(false);

@@ -17,7 +17,7 @@ export interface OfflineRun {
 }
 
 /** What a run in the offline record is made from: the run the command asked for, in its project. */
-export interface OfflineRunPlan {
+interface OfflineRunPlan {
   projectRoot: string;
   env: NodeJS.ProcessEnv;
   request: OpenRunRequest;
