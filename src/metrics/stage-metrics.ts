@@ -75,8 +75,10 @@ export class StageMetrics {
     reporter.info(`metrics: ${lines} lines read, ${points} points from ${keys} keys, ${delivered} delivered`);
     if (undelivered === 0) return;
     const reason = failure ?? 'unknown';
+    // A loss the inline recorder's own calls met already moved the run (it writes through the
+    // failover store); what a given-up wait or the thread's own store left behind follows it now.
     // After the user's second signal the run is closed where it is, without moving it.
-    if (!hurry.aborted && (await this.#tracking.failover(reason))) {
+    if (!hurry.aborted && (await this.#tracking.store.failover(reason))) {
       try {
         await recording.deliverRest(this.#tracking);
       } catch (error) {
@@ -87,15 +89,15 @@ export class StageMetrics {
     reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${reason}`);
   }
 
-  /** On the main thread, into the run's store as it is when each batch goes (after a failover, the offline record). */
+  /** On the main thread, through the run's failover store: after a failover, into the offline copy. */
   #inline(queue: MetricsThread | undefined): Recording {
-    const tracking = this.#tracking;
+    const { store, run } = this.#tracking;
     const recorder = new MetricRecorder(
       this.#spec.config,
       this.#spec.from,
-      tracking.run.runId,
-      (points, options) => tracking.store.logBatch(tracking.run.runId, { metrics: points }, options),
-      tracking.store.metricsPerBatch,
+      run.runId,
+      (points, options) => store.logBatch(run.runId, { metrics: points }, options),
+      store.metricsPerBatch,
     );
     queue?.drain((stream, chunk, time) => recorder.write(stream, chunk, time));
     return recorder;

@@ -29,7 +29,7 @@ export async function logSummary(tracking: Tracking, dvcRoot: string, reporter: 
   // Each stage that writes such a file said so on its own run.
   for (const line of unreadable) reporter.info(line);
   if (params.length === 0 && metrics.length === 0) return;
-  await tracking.write((store, runId) => store.logBatch(runId, { params, metrics })).catch((error: unknown) => {
+  await tracking.store.logBatch(tracking.run.runId, { params, metrics }).catch((error: unknown) => {
     reporter.warn(`could not log the pipeline's params and metrics: ${describeError(error)}`);
   });
 }

@@ -4,7 +4,8 @@ import type { ArtifactFile } from '../artifacts/collect.ts';
 import { uploadArtifacts } from '../artifacts/upload.ts';
 import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { OFFLINE_DB, type Tracking } from '../tracking/tracked-run.ts';
+import { OFFLINE_DB } from '../tracking/offline-record.ts';
+import type { Tracking } from '../tracking/tracked-run.ts';
 
 /**
  * Uploads files into the run (see uploadWatched for the options). Files the server did not take

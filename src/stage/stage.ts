@@ -59,7 +59,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         if (stage) {
           // Sent while the command already runs: the command never waits for it.
           const params = stageParams(stage, reporter);
-          paramsLogged = tracking.write((store, runId) => store.logBatch(runId, { params })).catch((error: unknown) => {
+          paramsLogged = tracking.store.logBatch(tracking.run.runId, { params }).catch((error: unknown) => {
             reporter.warn(`could not log the stage's params: ${describeError(error)}`);
           });
         }
@@ -84,7 +84,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         if (stage && result.exitCode === 0) {
           const points = stageFileMetrics(stage, reporter, Date.now());
           if (points.length > 0) {
-            await tracking.write((store, runId) => store.logBatch(runId, { metrics: points })).catch((error: unknown) => {
+            await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
               reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
             });
           }

@@ -21,7 +21,7 @@ import { acquireLock } from './lock.ts';
 import { planSync, readOfflineRuns, type OfflineRun, type PlannedRun } from './plan.ts';
 import { SYNC_TAGS } from '../tracking/offline-tags.ts';
 import { closeAbandonedOffline, closeAbandonedOnServer, otherHostsNote, recordedElsewhere, type SyncClosing } from './abandoned.ts';
-import { OFFLINE_DB } from '../tracking/tracked-run.ts';
+import { OFFLINE_DB } from '../tracking/offline-record.ts';
 
 export interface SyncOptions {
   trackingUri?: string;

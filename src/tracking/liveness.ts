@@ -2,13 +2,14 @@
 // `idleMs` pass without progress, it asks the store for any answer (`ping`); a store that still
 // answers is only busy (parallel stages queue at one server) and is waited for, one that does not
 // is lost, and the wait ends. So a lost server costs at most idleMs + PING_MS.
+import { TrackingError } from './errors.ts';
 import type { Store } from './store.ts';
 
 const IDLE_MS = 5000;
 const PING_MS = 3000;
 
 export interface Liveness {
-  /** Aborts once the store stopped answering. */
+  /** Aborts once the store stopped answering, with an unreachable TrackingError: a loss (failover-store.ts). */
   signal: AbortSignal;
   stop(): void;
 }
@@ -26,7 +27,7 @@ export function watchLiveness(store: Store, progress: () => number = () => 0, id
     pinging = true;
     void answers(store)
       .then((answered) => {
-        if (!answered) lost.abort(new Error(`no answer from ${store.displayUri}`));
+        if (!answered) lost.abort(new TrackingError(`no answer from ${store.displayUri}`, 'DEADLINE_EXCEEDED', { unreachable: true }));
       })
       .finally(() => (pinging = false));
   }, idleMs);

@@ -1,157 +1,97 @@
 // The part of a run's life that is the same for a stage and for a pipeline: open the run within a
 // bounded wait (falling back to a local record when the server cannot take it), and close it.
 import path from 'node:path';
-import { keepOutOfProject, stateFolder } from '../settings/private-folders.ts';
+import { keepOutOfProject } from '../settings/private-folders.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { answers, watchLiveness } from './liveness.ts';
 import { closeRun, openRun, type OpenRunRequest, type RunEnd } from './lifecycle.ts';
 import { EMBEDDED_ARTIFACTS, openStore, type StoreTarget } from './open-store.ts';
-import { TrackingError } from './errors.ts';
 import { redactUri } from './redact.ts';
 import type { CallOptions, RunInfo, RunStatus, Store, Tag } from './store.ts';
 import { OFFLINE_TAGS, SYNC_TAGS } from './offline-tags.ts';
+import { FailoverStore } from './failover-store.ts';
+import { OFFLINE_DB, offlineTarget, openOfflineRun, type OfflineRun } from './offline-record.ts';
+
 
 /** How long the command may wait for its run to be created: a stage starts within 5 s whatever the server does. */
 const START_BUDGET_MS = 4000;
 
-/** Where runs go while their server cannot be reached, for `mlrun sync` to deliver. */
-export const OFFLINE_DB = path.join('.mlrun', 'offline', 'mlflow.db');
-
-/** The run's copy in the offline record, for a run the server has. */
-interface OfflineCopy {
-  store: Store;
-  run: RunInfo;
-}
-
 /**
- * A run being recorded, and where. When the server is lost halfway (after the run was created),
- * `failover` moves the rest of the run to the offline record; when the server only could not take
- * some of it (an artifact too large for a proxy), `setAside` gives that part a place there while
- * the run stays on the server. Either way the offline copy is tagged with the server's run id, so
- * `mlrun sync` completes that run instead of creating another.
+ * A run being recorded, and where. `store` is the run's FailoverStore: when the server is lost
+ * halfway (after the run was created), it moves the rest of the run to the offline record by
+ * itself. When the server only could not take some files (too large for a proxy), `keepOffline`
+ * gives them a place in the same offline copy while the run stays on the server. Either way the
+ * copy is tagged with the server's run id, so `mlrun sync` completes that run instead of creating
+ * another.
  */
 export class Tracking {
-  store: Store;
-  run: RunInfo;
-  /** True when the run is recorded locally for a server that could not be reached. */
-  offline: boolean;
+  readonly store: FailoverStore;
+  /** True when the run was recorded locally from the start. */
+  readonly #startedOffline: boolean;
   readonly #plan: TrackingPlan;
-  readonly #reporter: Reporter;
-  #failover: Promise<boolean> | undefined;
-  #copy: Promise<OfflineCopy | { error: unknown }> | undefined;
   /** The offline copy while the run stays on the server: closed with the run. */
-  #aside: OfflineCopy | undefined;
+  #aside: OfflineRun | undefined;
 
   constructor(store: Store, run: RunInfo, offline: boolean, plan: TrackingPlan, reporter: Reporter) {
-    this.store = store;
-    this.run = run;
-    this.offline = offline;
+    // Only a server's runs have somewhere to be delivered to later.
+    const openCopy =
+      offline || plan.target.kind !== 'rest'
+        ? undefined
+        : () =>
+            openOfflineRun(plan, store.displayUri, [{ key: SYNC_TAGS.runId, value: run.runId }], {
+              runName: run.runName,
+              startTime: run.startTime,
+            });
+    this.store = new FailoverStore(store, run, openCopy, reporter);
+    this.#startedOffline = offline;
     this.#plan = plan;
-    this.#reporter = reporter;
+  }
+
+  /** The run as it is recorded now: after a failover, its offline copy. */
+  get run(): RunInfo {
+    return this.store.run;
+  }
+
+  /** True when the run is recorded locally for a server that could not be reached. */
+  get offline(): boolean {
+    return this.#startedOffline || this.store.movedOffline;
   }
 
   /** Where the run is recorded now: the planned store, or the offline record. */
   get target(): StoreTarget {
-    return this.offline ? offlineTarget(this.#plan) : this.#plan.target;
+    return this.offline ? offlineTarget(this.#plan.projectRoot) : this.#plan.target;
   }
 
   get env(): NodeJS.ProcessEnv {
     return this.#plan.env;
   }
 
-  /** Moves the rest of the run to the offline record; false when that is not possible (already local). */
-  failover(reason: string): Promise<boolean> {
-    // Only a server's runs have somewhere to be delivered to later.
-    if ((this.offline || this.#plan.target.kind !== 'rest') && !this.#failover) return Promise.resolve(false);
-    this.#failover ??= this.#moveOffline(reason);
-    return this.#failover;
-  }
-
-  /**
-   * Runs `write` against the run's store; when the server is lost on the way, once more against
-   * the offline record. Other errors (a refused value) are thrown as they are.
-   */
-  async write(write: (store: Store, runId: string, options: CallOptions) => Promise<void>, options: CallOptions = {}): Promise<void> {
-    try {
-      await write(this.store, this.run.runId, options);
-    } catch (error) {
-      const reason = options.signal?.aborted ? `no answer from ${this.store.displayUri}` : describeError(error);
-      if (!isLoss(error, options.signal) || !(await this.failover(reason))) throw error;
-      // The offline record is a local file: no deadline of the server's applies to it.
-      await write(this.store, this.run.runId, {});
-    }
-  }
-
   /**
    * Where files the server did not take go, in the run's artifact location there: the offline
    * record of the whole rest of the run when the server no longer answers at all, else the run's
-   * copy there (setAside). Undefined for a run that has no server to be delivered to later.
+   * copy there, closed with the run. Undefined for a run that has no server to be delivered to later.
    */
   async keepOffline(reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
-    if (this.offline || this.#plan.target.kind !== 'rest') return undefined;
-    if (!(await answers(this.store)) && (await this.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
-    try {
-      return { artifactUri: (await this.#setAside()).artifactUri, failedOver: false };
-    } catch (error) {
-      return { error };
-    }
-  }
-
-  /**
-   * The run's copy in the offline record, for what the server could not take while the run stays
-   * there (closed with the run by finishTracking). Only for a run on a server (`target` is REST);
-   * throws when the local record fails.
-   */
-  async #setAside(): Promise<RunInfo> {
-    const copy = await this.#offlineCopy();
-    if ('error' in copy) throw copy.error;
+    if (!this.store.onServer) return undefined;
+    if (!(await answers(this.store)) && (await this.store.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
+    const copy = await this.store.offlineCopy();
+    if ('error' in copy) return copy;
     this.#aside ??= copy;
-    return copy.run;
+    return { artifactUri: copy.run.artifactUri, failedOver: false };
   }
 
-  /** Closes the copy setAside made, as the run itself was closed; a no-op without one. */
+  /** Closes the copy keepOffline made, as the run itself was closed; a no-op without one. */
   async closeAside(end: { status: RunStatus; endTime: number; tags: Tag[] }): Promise<void> {
     const aside = this.#aside;
     this.#aside = undefined;
     // After a failover the copy is the run's store, closed as the run.
-    if (!aside || aside.store === this.store) return;
+    if (!aside || this.store.movedOffline) return;
     try {
       await closeRun(aside.store, aside.run.runId, end);
     } finally {
       await aside.store.close().catch(() => undefined);
     }
   }
-
-  /** Made once: a failover after setAside moves the rest of the run into the same copy. */
-  #offlineCopy(): Promise<OfflineCopy | { error: unknown }> {
-    const remote = this.run;
-    this.#copy ??= openOfflineRun(this.#plan, this.store.displayUri, [{ key: SYNC_TAGS.runId, value: remote.runId }], {
-      runName: remote.runName,
-      startTime: remote.startTime,
-    }).catch((error: unknown) => ({ error }));
-    return this.#copy;
-  }
-
-  async #moveOffline(reason: string): Promise<boolean> {
-    const server = this.store.displayUri;
-    const copy = await this.#offlineCopy();
-    if ('error' in copy) {
-      this.#reporter.warn(`lost ${server} during the run (${reason}), and the local record failed too (${describeError(copy.error)})`);
-      return false;
-    }
-    this.#reporter.warn(`lost ${server} during the run (${reason}): the rest of the run is recorded locally in ${OFFLINE_DB}; 'mlrun sync' delivers it later`);
-    await this.store.close().catch(() => undefined);
-    this.store = copy.store;
-    this.run = copy.run;
-    this.offline = true;
-    return true;
-  }
-}
-
-/** The server is gone (unreachable after retries, or silent past a deadline), as opposed to refusing a value. */
-function isLoss(error: unknown, signal?: AbortSignal): boolean {
-  if (error instanceof TrackingError) return error.unreachable;
-  return signal?.aborted === true;
 }
 
 export interface TrackingPlan {
@@ -208,28 +148,6 @@ async function startOffline(plan: TrackingPlan, reason: string, server: string, 
   }
 }
 
-/** A run in the offline record for `server` (redacted), with the plan's name, tags and times unless overridden. */
-async function openOfflineRun(
-  plan: TrackingPlan,
-  server: string,
-  tags: Tag[],
-  override: { runName?: string; startTime?: number },
-): Promise<{ store: Store; run: RunInfo }> {
-  stateFolder(plan.projectRoot);
-  const store = await openStore(offlineTarget(plan), plan.env);
-  const { parentRunId: _parent, experiment: _experiment, experimentId: _id, experimentName: _name, ...request } = plan.request;
-  const opened = await openRun(store, {
-    ...request,
-    ...override,
-    tags: [...request.tags.filter((tag) => tag.key !== 'mlflow.runName' || !override.runName), { key: OFFLINE_TAGS.server, value: server }, ...tags],
-  });
-  return { store, run: opened.info };
-}
-
-function offlineTarget(plan: TrackingPlan): StoreTarget {
-  return { kind: 'sqlite', dbPath: path.join(plan.projectRoot, OFFLINE_DB) };
-}
-
 export async function finishTracking(
   tracking: Tracking,
   end: Omit<RunEnd, 'endTime'>,
@@ -239,7 +157,7 @@ export async function finishTracking(
   const { signal } = liveness;
   const endTime = Date.now();
   try {
-    await tracking.write((store, runId, options) => closeRun(store, runId, { ...end, endTime }, options), { signal });
+    await closeRun(tracking.store, tracking.run.runId, { ...end, endTime }, { signal });
   } catch (error) {
     const reason = signal.aborted ? `no answer from ${tracking.store.displayUri}` : describeError(error);
     reporter.warn(`could not close run ${tracking.run.runId} in ${tracking.store.displayUri}: ${reason}`);

@@ -150,7 +150,11 @@ export class MetricsThread {
     }
   }
 
-  /** After `finish`: records what was not delivered in another run (the offline record's). */
+  /**
+   * After `finish`, once the run failed over: records what was not delivered in the offline copy.
+   * The thread writes through a store of its own (a worker cannot share the main thread's
+   * FailoverStore), so it is told where the run went.
+   */
   async deliverRest(to: { target: StoreTarget; run: { runId: string } }): Promise<void> {
     const answer = await this.#call({ type: 'redirect', target: to.target, runId: to.run.runId }, 'redirected');
     if (answer.error !== undefined) throw new Error(answer.error);

@@ -31,6 +31,7 @@ export type ToThread =
   | ChunksMessage
   | { type: 'finish' }
   | { type: 'abort' }
+  /** The run failed over (see MetricsThread.deliverRest): what the thread did not deliver goes there. */
   | { type: 'redirect'; target: StoreTarget; runId: string };
 
 export type FromThread =
