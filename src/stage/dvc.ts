@@ -8,6 +8,7 @@ import { readStageParams } from '../dvc/params.ts';
 import { findDvcRoot } from '../dvc/root.ts';
 import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
+import type { LastPoint } from '../metrics/parse/points.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
@@ -62,10 +63,14 @@ export function stageParams(stage: Stage, reporter: Reporter): Param[] {
 }
 
 /**
- * The stage's declared metrics files (one point each, step 0) and DVCLive step files (their
- * whole history). A key DVCLive has history for is not logged again from its summary file.
+ * The stage's declared metrics files and DVCLive step files (their whole history, at their own
+ * steps). A key DVCLive has history for is not logged again from its summary file. A key the
+ * output already streamed keeps one curve: the file's value ends it, at its last step and later
+ * than its last point, so that MLflow shows the file's value as the latest (`latest_metrics`:
+ * highest step, then latest timestamp), and adds nothing when the curve already ends on that
+ * value. Any other key is one point at step 0.
  */
-export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number): Metric[] {
+export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number, streamed: ReadonlyMap<string, LastPoint>): Metric[] {
   const points: Metric[] = [];
   const withHistory = new Set<string>();
   for (const dir of dvcliveDirsOf(stage)) {
@@ -80,7 +85,10 @@ export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number):
     try {
       for (const [key, value] of Object.entries(readMetricsFile(file))) {
         const name = sanitizeKey(key);
-        if (!withHistory.has(name)) points.push({ key: name, value, step: 0, timestamp: now });
+        const last = streamed.get(name);
+        if (withHistory.has(name)) continue;
+        if (!last) points.push({ key: name, value, step: 0, timestamp: now });
+        else if (!Object.is(last.value, value)) points.push({ key: name, value, step: last.step, timestamp: Math.max(now, last.timestamp + 1) });
       }
     } catch (error) {
       reporter.warn(`metrics file ${output.path}: ${describeError(error)}`);

@@ -77,12 +77,12 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         };
       },
       beforeClose: async (tracking, result, hurry) => {
-        await metrics?.finish(reporter, hurry);
+        const streamed = (await metrics?.finish(reporter, hurry)) ?? new Map();
         await paramsLogged;
         const tags: Tag[] = [];
         const files: ArtifactFile[] = [];
         if (stage && result.exitCode === 0) {
-          const points = stageFileMetrics(stage, reporter, Date.now());
+          const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
           if (points.length > 0) {
             await tracking.write((store, runId) => store.logBatch(runId, { metrics: points })).catch((error: unknown) => {
               reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);

@@ -257,7 +257,8 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       assert.deepEqual(child[`prepare@${split}`]!.metrics, pairs(printed), `prepare@${split}`);
     }
 
-    // train: one point per epoch line (the step is the epoch), then metrics/train.json's value at step 0.
+    // train: exactly one point per epoch line (the step is the epoch), and metrics/train.json's
+    // value as the latest: the file ends the curve rather than adding a point at step 0.
     const trainJson = readYaml<Record<string, number>>('metrics/train.json');
     assert.deepEqual(child.train!.metrics, trainJson);
     const epochs = outputs.train!.split('\n').filter((line) => line.startsWith('epoch '));
@@ -265,7 +266,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     for (const key of Object.keys(trainJson)) {
       const streamed = epochs.map((line, i) => ({ step: i + 1, value: Number(new RegExp(`(?:^| )${key}: ([\\d.]+)`).exec(line)![1]) }));
       const history = child.train!.history[key]!.map(({ step, value }) => ({ step, value })).sort((a, b) => a.step - b.step);
-      assert.deepEqual(history, [{ step: 0, value: trainJson[key] }, ...streamed], `history of train's ${key}`);
+      assert.deepEqual(history, streamed, `history of train's ${key}`);
     }
 
     // evaluate@val: the confusion matrix and scores it printed, and metrics/val.json (which adds `rows`).
@@ -274,6 +275,15 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.deepEqual(Object.keys(valPrinted).sort(), ['accuracy', 'auc', 'f1', 'fn', 'fp', 'precision', 'recall', 'tn', 'tp']);
     assert.deepEqual(child['evaluate@val']!.metrics, { ...valPrinted, ...valJson });
     for (const key of Object.keys(valJson)) assert.equal(child['evaluate@val']!.metrics[key], valJson[key], `evaluate@val ${key}`);
+    // Printed once and written to the file: one point each, at step 0.
+    for (const stage of ['evaluate@val', 'evaluate@test']) {
+      const history = child[stage]!.history;
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(history).map(([key, points]) => [key, points.map((p) => [p.step, p.value])])),
+        Object.fromEntries(Object.entries(child[stage]!.metrics).map(([key, value]) => [key, [[0, value]]])),
+        `history of ${stage}`,
+      );
+    }
   });
 
   test(
