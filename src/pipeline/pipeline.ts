@@ -4,7 +4,9 @@
 // hashes they consumed and produced; the stages DVC skipped are listed on the parent.
 import path from 'node:path';
 import type { ArtifactFile } from '../artifacts/collect.ts';
+import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
+import { TrackedData } from '../dvc/tracked-data.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import { displayCommand } from '../run/command-line.ts';
@@ -70,10 +72,11 @@ async function recordLineage(tracking: Tracking, dvcRoot: string, projectRoot: s
     return [];
   }
   const children = recordedWithLocks(records, dvcRoot, locks);
+  const data = new TrackedData(new Project(dvcRoot));
   for (const { record, lock } of children) {
     try {
       await store.logBatch(record.runId, { tags: lineageTags(lock) });
-      await store.logInputs(record.runId, lineageInputs(lock));
+      await store.logInputs(record.runId, lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep)));
     } catch (error) {
       reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
     }

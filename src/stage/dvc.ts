@@ -42,6 +42,8 @@ export function stageTags(stage: Stage | undefined, stageRoot: string, env: Node
   const name = stage?.name ?? env.DVC_STAGE;
   if (name) tags.push({ key: 'dvc.stage', value: name });
   if (stage) tags.push({ key: 'dvc.yaml', value: relativeDvcYaml(stage, stageRoot) });
+  // The run's description in MLflow's UI (mlflow/utils/mlflow_tags.py MLFLOW_RUN_NOTE).
+  if (stage?.desc) tags.push({ key: 'mlflow.note.content', value: stage.desc });
   if (env.DVC_EXP_NAME) tags.push({ key: 'dvc.exp_name', value: env.DVC_EXP_NAME });
   if (env.DVC_EXP_BASELINE_REV) tags.push({ key: 'dvc.baseline_rev', value: env.DVC_EXP_BASELINE_REV });
   return tags;

@@ -92,10 +92,8 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           files.push(...outputs.files);
           tags.push(...outputs.tags);
         }
-        if (outputLog) {
-          outputLog.finish();
-          files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
-        }
+        outputLog?.finish();
+        if (outputLog && !outputLog.empty) files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
         await uploadFiles(tracking, files, env, reporter, { hurry });
         outputLog?.close();
         if (experimentParent?.closedByStage) {

@@ -20,16 +20,35 @@ const CHROMIUM = '/usr/bin/chromium';
 const example = path.join(repoRoot, 'examples', 'pipeline');
 const SEARCH_PATH = [path.join(repoRoot, 'build'), path.join(repoRoot, 'node_modules', '.bin'), venvBin, process.env.PATH].join(path.delimiter);
 
-/** The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics and plots. */
-const STAGES: Record<string, { declared: string[] }> = {
-  'prepare@train': { declared: ['data/prepared/train.csv'] },
-  'prepare@val': { declared: ['data/prepared/val.csv'] },
-  'prepare@test': { declared: ['data/prepared/test.csv'] },
-  featurize: { declared: ['data/features'] },
-  train: { declared: ['model/model.json', 'metrics/train.json', 'plots/train_loss.csv'] },
-  build_evaluator: { declared: ['bin/evaluate'] },
-  'evaluate@val': { declared: ['metrics/val.json', 'plots/val_roc.csv'] },
-  'evaluate@test': { declared: ['metrics/test.json', 'plots/test_roc.csv'] },
+/**
+ * The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics
+ * and plots, its `desc:`, and its deps that are data (another stage's outputs), not code.
+ */
+const STAGES: Record<string, { declared: string[]; desc: string; data: string[] }> = {
+  'prepare@train': { declared: ['data/prepared/train.csv'], desc: 'Synthetic churn table, train split (Python 3 stdlib)', data: [] },
+  'prepare@val': { declared: ['data/prepared/val.csv'], desc: 'Synthetic churn table, val split (Python 3 stdlib)', data: [] },
+  'prepare@test': { declared: ['data/prepared/test.csv'], desc: 'Synthetic churn table, test split (Python 3 stdlib)', data: [] },
+  featurize: {
+    declared: ['data/features'],
+    desc: 'Standardize with train-split mean/std, clip (POSIX sh + awk)',
+    data: ['data/prepared/test.csv', 'data/prepared/train.csv', 'data/prepared/val.csv'],
+  },
+  train: {
+    declared: ['model/model.json', 'metrics/train.json', 'plots/train_loss.csv'],
+    desc: 'Logistic regression by mini-batch gradient descent (Node.js, no packages)',
+    data: ['data/features'],
+  },
+  build_evaluator: { declared: ['bin/evaluate'], desc: 'Compile the evaluator (C)', data: [] },
+  'evaluate@val': {
+    declared: ['metrics/val.json', 'plots/val_roc.csv'],
+    desc: 'Accuracy, precision, recall, F1, ROC AUC on the val split (compiled C)',
+    data: ['bin/evaluate', 'data/features/val.csv', 'model/model.json'],
+  },
+  'evaluate@test': {
+    declared: ['metrics/test.json', 'plots/test_roc.csv'],
+    desc: 'Accuracy, precision, recall, F1, ROC AUC on the test split (compiled C)',
+    data: ['bin/evaluate', 'data/features/test.csv', 'model/model.json'],
+  },
 };
 const STAGE_NAMES = Object.keys(STAGES);
 /** What DVC re-runs when only `train.*` params change. */
@@ -199,13 +218,14 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     const params = expectedParams();
     const outputs = stageOutputs(result);
     assert.deepEqual(Object.keys(outputs), STAGE_NAMES);
+    assert.equal(outputs.build_evaluator, '', 'the compiler prints nothing');
     const onDisk = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, filesOnDisk(STAGES[stage]!.declared)]));
     const definitions = filesOnDisk(['dvc.yaml', 'params.yaml', 'evaluate.yaml', 'dvc.lock']);
 
     const experiment = inspectMlflow(uri, { experimentNames: [experimentName] }).experiments[experimentName];
     assert.ok(experiment, `experiment ${experimentName} was not created`);
     experimentId = experiment.experiment_id;
-    const runs = inspectMlflow(uri, { experimentIds: [experimentId], withHistory: true, withArtifactDigests: true }).runs;
+    const runs = inspectMlflow(uri, { experimentIds: [experimentId], withHistory: true, withArtifactDigests: true, withInputs: true }).runs;
     knownRunIds = new Set(runs.map((r) => r.info.run_id));
 
     const parents = runs.filter((r) => r.tags['mlrun.role'] === 'pipeline');
@@ -229,12 +249,21 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       assert.equal(run.tags['dvc.stage'], stage);
       assert.equal(run.tags['mlrun.exit_code'], '0', stage);
       assert.deepEqual(run.params, params[stage], `params of ${stage}`);
+      // A stage that printed nothing (the compiler) has no output log.
+      const log: Record<string, string> = outputs[stage] === '' ? {} : { 'mlrun/output.log': sha256(outputs[stage]!) };
       assert.deepEqual(
         run.artifact_sha256,
-        sorted({ ...onDisk[stage], 'mlrun/output.log': sha256(outputs[stage]!) }),
+        sorted({ ...onDisk[stage], ...log }),
         `artifacts of ${stage}: its declared outputs and its output log, byte-identical`,
       );
       assert.deepEqual(lineageTags(run), lineageFromLock(lock, stage), `data hashes of ${stage}`);
+      assert.equal(run.tags['mlflow.note.content'], STAGES[stage]!.desc, `description of ${stage}`);
+      const deps = lock.stages[stage]!.deps ?? [];
+      assert.deepEqual(
+        (run.inputs ?? []).map((input) => [input.name, input.digest]).sort(),
+        deps.filter((dep) => STAGES[stage]!.data.includes(dep.path)).map((dep) => [dep.path, dep.md5]).sort(),
+        `datasets of ${stage}: its data deps, not its code`,
+      );
     }
     first.parentId = parent.info.run_id;
     first.children = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, child[stage]!.info.run_id]));
