@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ArtifactFile } from '../artifacts/collect.ts';
 import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
-import { TrackedData } from '../dvc/tracked-data.ts';
+import { pipelineOutputs, TrackedData } from '../dvc/tracked-data.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import { displayCommand } from '../run/command-line.ts';
@@ -50,6 +50,7 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
         if (dvcRoot) definitionsLogged = uploadFiles(tracking, asArtifacts(dvcRoot, pipelineDefinitionFiles(dvcRoot)), env, reporter, { showProgress: false });
         return {};
       },
+      generatedFiles: () => (dvcRoot ? pipelineOutputs(new Project(dvcRoot)) : []),
       beforeClose: async (tracking, _result, hurry) => {
         await definitionsLogged;
         const tags = dvcRoot ? await recordLineage(tracking, dvcRoot, projectRoot, reporter) : [];

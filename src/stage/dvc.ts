@@ -5,7 +5,9 @@ import { dvcliveDirsOf, readDvcliveHistory } from '../dvc/dvclive.ts';
 import { findRunningStage } from '../dvc/locate.ts';
 import { readMetricsFile } from '../dvc/metrics-files.ts';
 import { readStageParams } from '../dvc/params.ts';
+import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
+import { pipelineOutputs } from '../dvc/tracked-data.ts';
 import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
 import type { LastPoint } from '../metrics/parse/points.ts';
@@ -52,6 +54,11 @@ export function stageTags(stage: Stage | undefined, stageRoot: string, env: Node
 /** The stage's dvc.yaml relative to the DVC project it runs in, `/`-separated. */
 export function relativeDvcYaml(stage: Stage, stageRoot: string): string {
   return path.relative(stageRoot, stage.dvcYamlPath).split(path.sep).join('/');
+}
+
+/** What the stage's pipeline writes itself: the outputs its stages declare (absolute). */
+export function generatedFiles(stage: Stage, stageRoot: string): string[] {
+  return pipelineOutputs(new Project(stageRoot), [stage.dvcYamlPath]);
 }
 
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {

@@ -11,7 +11,7 @@ import { uploadFiles } from '../run/upload-files.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
 import { recordStageRun } from '../pipeline/stage-records.ts';
-import { runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
+import { generatedFiles, runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
 import { StageMetrics } from '../metrics/stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
@@ -76,6 +76,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           },
         };
       },
+      generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
       beforeClose: async (tracking, result, hurry) => {
         const streamed = (await metrics?.finish(reporter, hurry)) ?? new Map();
         await paramsLogged;

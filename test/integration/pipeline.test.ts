@@ -237,6 +237,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.equal(parent.tags['mlrun.command'], 'dvc repro');
     assert.deepEqual(JSON.parse(parent.tags['dvc.skipped_stages']!), {});
     assert.deepEqual(parent.artifact_sha256, definitions);
+    assert.equal(parent.tags['mlrun.git.dirty'], undefined);
 
     const children = childrenOf(runs, parent.info.run_id);
     assert.equal(runs.length, 1 + STAGE_NAMES.length, 'no run beside the parent and its children');
@@ -258,6 +259,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       );
       assert.deepEqual(lineageTags(run), lineageFromLock(lock, stage), `data hashes of ${stage}`);
       assert.equal(run.tags['mlflow.note.content'], STAGES[stage]!.desc, `description of ${stage}`);
+      assert.equal(run.tags['mlrun.git.dirty'], undefined, `${stage} ran from a clean work tree`);
       const deps = lock.stages[stage]!.deps ?? [];
       assert.deepEqual(
         (run.inputs ?? []).map((input) => [input.name, input.digest]).sort(),
@@ -343,7 +345,14 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.deepEqual(mlrunLines(result), []);
     assert.deepEqual(stagesRan(result), TRAIN_AND_AFTER);
     const lock = readYaml<LockFile>('dvc.lock');
-    const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId] }).runs);
+    // The change is not committed (dvc.lock and the metrics files are not in git yet).
+    const diff = run('git', ['diff', 'HEAD', '--no-color']);
+    assert.deepEqual(diff.match(/^diff --git .*$/gm), ['diff --git a/params.yaml b/params.yaml']);
+    const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId], withArtifactDigests: true }).runs);
+    for (const run of runs) {
+      assert.equal(run.tags['mlrun.git.dirty'], 'true', `${run.info.run_name} ran from a dirty work tree`);
+      assert.equal(run.artifact_sha256!['mlrun/git.diff'], sha256(diff), `${run.info.run_name} keeps the diff`);
+    }
     const parents = runs.filter((r) => r.tags['mlrun.role'] === 'pipeline');
     assert.equal(parents.length, 1);
     const parent = parents[0]!;
