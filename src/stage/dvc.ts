@@ -74,10 +74,9 @@ export function stageParams(stage: Stage, reporter: Reporter): Param[] {
 /**
  * The stage's declared metrics files and DVCLive step files (their whole history, at their own
  * steps). A key DVCLive has history for is not logged again from its summary file. A key the
- * output already streamed keeps one curve: the file's value ends it, at its last step and later
- * than its last point, so that MLflow shows the file's value as the latest (`latest_metrics`:
- * highest step, then latest timestamp), and adds nothing when the curve already ends on that
- * value. Any other key is one point at step 0.
+ * output already streamed keeps one curve: the file's value ends it, at its highest step, later
+ * than its last point, so that MLflow shows the file's value as the latest (see LastPoint), and
+ * adds nothing when the curve already ends on that value. Any other key is one point at step 0.
  */
 export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number, streamed: ReadonlyMap<string, LastPoint>): Metric[] {
   const points: Metric[] = [];

@@ -106,7 +106,8 @@ for (const backend of ['server', 'embedded'] as const) {
 
     test("a DVC stage's metrics file ends the curves its output streamed: no second curve at step 0", async () => {
       fs.writeFileSync(path.join(cwd, 'dvc.yaml'), 'stages:\n  fit:\n    cmd: mlrun -- sh fit.sh\n    metrics: [fit.json]\n');
-      const epochs = 'for e in 1 2 3; do echo "epoch $e/3 loss=0.$((4 - e)) acc=0.$e"; done';
+      // A pause after each line: the stage outlives 200 ms, so its lines go through the metrics thread.
+      const epochs = 'for e in 1 2 3; do echo "epoch $e/3 loss=0.$((4 - e)) acc=0.$e"; sleep 0.2; done';
       // loss as printed last, acc more precise than printed, auc only in the file, f1 printed without a step.
       const file = `echo '{"loss": 0.1, "acc": 0.35, "auc": 0.9, "f1": 0.8}' > fit.json`;
       fs.writeFileSync(path.join(cwd, 'fit.sh'), `${PRINT_ID}\n${epochs}\necho f1=0.8\n${file}\n`);

@@ -12,11 +12,14 @@ import { PairScanner } from './pairs.ts';
 interface KeyState {
   key: string;
   lastStep: number;
-  /** The point MLflow shows as the key's latest: the last one at the highest step. */
+  /** The point MLflow shows as the key's latest. */
   top: LastPoint;
 }
 
-/** A key's latest point as MLflow orders them (`latest_metrics`: highest step, then latest time). */
+/**
+ * A key's latest point as MLflow picks it for `latest_metrics`: the highest step, then the latest
+ * timestamp, then the highest value (sqlalchemy_store.py `_update_latest_metrics_if_necessary`).
+ */
 export interface LastPoint {
   step: number;
   value: number;
@@ -120,7 +123,7 @@ export class PointExtractor {
       state.lastStep = step;
       const value = pairs.values[k] as number;
       const top = state.top;
-      if (step >= top.step) {
+      if (step > top.step || (step === top.step && (timestamp > top.timestamp || (timestamp === top.timestamp && value >= top.value)))) {
         top.step = step;
         top.value = value;
         top.timestamp = timestamp;
