@@ -5,6 +5,7 @@
 // thread afterwards (starting a thread would cost more), and one that keeps printing gets the
 // metrics thread, which matches and delivers while the main thread only forwards the output.
 import type { MetricConfig, MetricConfigOptions } from './parse/config.ts';
+import type { LastPoint } from './parse/points.ts';
 import { metricsEnabled, type MetricsFrom, type OutputStream } from './parse/stream.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
@@ -47,23 +48,24 @@ export class StageMetrics {
   /**
    * Matches the last lines and delivers every point. A slow store is waited for as long as it
    * makes progress or answers (see liveness.ts); one that stops answering is given up, and what it did
-   * not take goes to the offline record instead.
+   * not take goes to the offline record instead. Resolves to each key's latest point.
    */
-  async finish(reporter: Reporter, hurry: AbortSignal): Promise<void> {
-    if (!this.#enabled) return;
+  async finish(reporter: Reporter, hurry: AbortSignal): Promise<ReadonlyMap<string, LastPoint>> {
+    if (!this.#enabled) return new Map();
     const queue = this.#queue;
     const recording = queue && (queue.started || queue.written >= MATCH_HERE_UP_TO_BYTES) ? queue : this.#inline(queue);
     try {
-      await this.#deliver(recording, reporter, hurry);
+      return await this.#deliver(recording, reporter, hurry);
     } catch (error) {
       // The thread failed (it could not start, or crashed): the run's other records still go.
       reporter.warn(`the metric lines of the output were not recorded: ${describeError(error)}`);
+      return new Map();
     } finally {
       await recording.stop();
     }
   }
 
-  async #deliver(recording: Recording, reporter: Reporter, hurry: AbortSignal): Promise<void> {
+  async #deliver(recording: Recording, reporter: Reporter, hurry: AbortSignal): Promise<ReadonlyMap<string, LastPoint>> {
     const liveness = watchLiveness(this.#tracking.store, () => recording.delivered);
     let report: MetricReport;
     try {
@@ -71,9 +73,9 @@ export class StageMetrics {
     } finally {
       liveness.stop();
     }
-    const { lines, points, keys, delivered, undelivered, failure } = report;
+    const { lines, points, keys, delivered, undelivered, failure, lastPoints } = report;
     reporter.info(`metrics: ${lines} lines read, ${points} points from ${keys} keys, ${delivered} delivered`);
-    if (undelivered === 0) return;
+    if (undelivered === 0) return lastPoints;
     const reason = failure ?? 'unknown';
     // A loss the inline recorder's own calls met already moved the run (it writes through the
     // failover store); what a given-up wait or the thread's own store left behind follows it now.
@@ -84,9 +86,10 @@ export class StageMetrics {
       } catch (error) {
         reporter.warn(`${undelivered} of ${points} metric points could not be recorded locally either: ${describeError(error)}`);
       }
-      return;
+      return lastPoints;
     }
     reporter.warn(`${undelivered} of ${points} metric points were not delivered: ${reason}`);
+    return lastPoints;
   }
 
   /** On the main thread, through the run's failover store: after a failover, into the offline copy. */

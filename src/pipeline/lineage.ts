@@ -26,10 +26,13 @@ export function lineageTags(lock: LockStage): Tag[] {
   return [...lock.deps.flatMap(tag('dep')), ...lock.outs.flatMap(tag('out'))];
 }
 
-/** A stage's deps as MLflow dataset inputs, the dvc.lock hash as digest (MLflow keeps at most 36 characters). */
-export function lineageInputs(lock: LockStage): DatasetInput[] {
+/**
+ * A stage's data deps (not its code: see TrackedData) as MLflow dataset inputs, the dvc.lock hash
+ * as digest (MLflow keeps at most 36 characters).
+ */
+export function lineageInputs(lock: LockStage, isData: (dep: string) => boolean): DatasetInput[] {
   return lock.deps
-    .filter((entry) => entry.hash && entry.hash.length <= 36)
+    .filter((entry) => entry.hash && entry.hash.length <= 36 && isData(entry.path))
     .map((entry) => ({ name: entry.path, digest: entry.hash!, sourceType: 'local', source: JSON.stringify({ uri: entry.path }), context: 'dvc.dep' }));
 }
 

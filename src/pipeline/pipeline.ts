@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ArtifactFile } from '../artifacts/collect.ts';
+import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
+import { pipelineOutputs, TrackedData } from '../dvc/tracked-data.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import {
@@ -48,6 +50,7 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
         // Under `dvc exp run` the experiment names the run, unless --name did.
         ...(options.name !== undefined ? { [PIPELINE_NAMED]: '1' } : {}),
       }),
+      generatedFiles: () => (dvcRoot ? pipelineOutputs(new Project(dvcRoot)) : []),
       beforeClose: async (tracking, result, hurry) => {
         const records = readStageRuns(projectRoot, tracking.run.runId);
         removeStageRuns(projectRoot, tracking.run.runId);
@@ -123,10 +126,11 @@ async function recordLineage(
     return [];
   }
   const children = recordedWithLocks(records, dvcRoot, locks);
+  const data = new TrackedData(new Project(dvcRoot));
   for (const { record, lock } of children) {
     try {
       await store.logBatch(record.runId, { tags: lineageTags(lock) });
-      await store.logInputs(record.runId, lineageInputs(lock));
+      await store.logInputs(record.runId, lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep)));
     } catch (error) {
       reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
     }

@@ -77,6 +77,11 @@ export class OutputLog {
     }
   }
 
+  /** After `finish`: the command printed nothing. */
+  get empty(): boolean {
+    return this.#written === 0 && this.#tailWritten === 0;
+  }
+
   /** The log is gone once closed. */
   close(): void {
     fs.closeSync(this.#fd);

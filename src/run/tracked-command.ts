@@ -19,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
 import { listLiveRun } from './live-run.ts';
+import { checkWorkTree } from './work-tree.ts';
 import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from '../tracking/tracked-run.ts';
 
 /** The options every tracked command takes (see cli.ts). */
@@ -65,6 +66,8 @@ export interface CommandSpec {
    * (out of MLflow's default view), or undefined to keep it.
    */
   discardReason?: () => string | undefined;
+  /** Files the pipeline writes itself (absolute): their changes do not make the work tree dirty. Asked once the command started. */
+  generatedFiles?: () => string[];
 }
 
 /**
@@ -130,6 +133,8 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   });
   // runCommand forwards signals to the command from here on.
   stopWatching();
+  const inGit = tags.some((tag) => tag.key === 'mlflow.source.git.commit');
+  const workTree = tracking && inGit ? checkWorkTree(cwd, spec.generatedFiles ?? (() => []), tracking.run.runId, secrets, reporter) : undefined;
   const liveRun = tracking && listLiveRun(tracking, projectRoot, reporter);
   const abandonedClosed = tracking ? closeAbandonedBeside(tracking, projectRoot, reporter) : undefined;
   const result = await running;
@@ -150,7 +155,8 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
       reporter.warn(`recording the end of the run failed: ${describeError(error)}`);
       return [];
     });
-    const endTags: Tag[] = [...(closingTags ?? []), { key: 'mlrun.exit_code', value: String(result.exitCode) }];
+    const treeTags = (await workTree?.record(tracking, env, hurry.signal)) ?? [];
+    const endTags: Tag[] = [...(closingTags ?? []), ...treeTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
     const discarded = spec.discardReason?.();

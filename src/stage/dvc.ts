@@ -5,9 +5,12 @@ import { dvcliveDirsOf, readDvcliveHistory } from '../dvc/dvclive.ts';
 import { findRunningStage } from '../dvc/locate.ts';
 import { readMetricsFile } from '../dvc/metrics-files.ts';
 import { readStageParams } from '../dvc/params.ts';
+import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
+import { pipelineOutputs } from '../dvc/tracked-data.ts';
 import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
+import type { LastPoint } from '../metrics/parse/points.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
@@ -41,6 +44,8 @@ export function stageTags(stage: Stage | undefined, stageRoot: string, env: Node
   const name = stage?.name ?? env.DVC_STAGE;
   if (name) tags.push({ key: 'dvc.stage', value: name });
   if (stage) tags.push({ key: 'dvc.yaml', value: relativeDvcYaml(stage, stageRoot) });
+  // The run's description in MLflow's UI (mlflow/utils/mlflow_tags.py MLFLOW_RUN_NOTE).
+  if (stage?.desc) tags.push({ key: 'mlflow.note.content', value: stage.desc });
   if (env.DVC_EXP_NAME) tags.push({ key: 'dvc.exp_name', value: env.DVC_EXP_NAME });
   if (env.DVC_EXP_BASELINE_REV) tags.push({ key: 'dvc.baseline_rev', value: env.DVC_EXP_BASELINE_REV });
   return tags;
@@ -49,6 +54,11 @@ export function stageTags(stage: Stage | undefined, stageRoot: string, env: Node
 /** The stage's dvc.yaml relative to the DVC project it runs in, `/`-separated. */
 export function relativeDvcYaml(stage: Stage, stageRoot: string): string {
   return path.relative(stageRoot, stage.dvcYamlPath).split(path.sep).join('/');
+}
+
+/** What the stage's pipeline writes itself: the outputs its stages declare (absolute). */
+export function generatedFiles(stage: Stage, stageRoot: string): string[] {
+  return pipelineOutputs(new Project(stageRoot), [stage.dvcYamlPath]);
 }
 
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {
@@ -62,10 +72,13 @@ export function stageParams(stage: Stage, reporter: Reporter): Param[] {
 }
 
 /**
- * The stage's declared metrics files (one point each, step 0) and DVCLive step files (their
- * whole history). A key DVCLive has history for is not logged again from its summary file.
+ * The stage's declared metrics files and DVCLive step files (their whole history, at their own
+ * steps). A key DVCLive has history for is not logged again from its summary file. A key the
+ * output already streamed keeps one curve: the file's value ends it, at its highest step, later
+ * than its last point, so that MLflow shows the file's value as the latest (see LastPoint), and
+ * adds nothing when the curve already ends on that value. Any other key is one point at step 0.
  */
-export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number): Metric[] {
+export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number, streamed: ReadonlyMap<string, LastPoint>): Metric[] {
   const points: Metric[] = [];
   const withHistory = new Set<string>();
   for (const dir of dvcliveDirsOf(stage)) {
@@ -80,7 +93,10 @@ export function stageFileMetrics(stage: Stage, reporter: Reporter, now: number):
     try {
       for (const [key, value] of Object.entries(readMetricsFile(file))) {
         const name = sanitizeKey(key);
-        if (!withHistory.has(name)) points.push({ key: name, value, step: 0, timestamp: now });
+        const last = streamed.get(name);
+        if (withHistory.has(name)) continue;
+        if (!last) points.push({ key: name, value, step: 0, timestamp: now });
+        else if (!Object.is(last.value, value)) points.push({ key: name, value, step: last.step, timestamp: Math.max(now, last.timestamp + 1) });
       }
     } catch (error) {
       reporter.warn(`metrics file ${output.path}: ${describeError(error)}`);

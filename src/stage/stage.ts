@@ -11,7 +11,7 @@ import { uploadFiles } from '../run/upload-files.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
 import { recordStageRun } from '../pipeline/stage-records.ts';
-import { runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
+import { generatedFiles, runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
 import { StageMetrics } from '../metrics/stage-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
@@ -76,13 +76,14 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           },
         };
       },
+      generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
       beforeClose: async (tracking, result, hurry) => {
-        await metrics?.finish(reporter, hurry);
+        const streamed = (await metrics?.finish(reporter, hurry)) ?? new Map();
         await paramsLogged;
         const tags: Tag[] = [];
         const files: ArtifactFile[] = [];
         if (stage && result.exitCode === 0) {
-          const points = stageFileMetrics(stage, reporter, Date.now());
+          const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
           if (points.length > 0) {
             await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
               reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
@@ -92,10 +93,8 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
           files.push(...outputs.files);
           tags.push(...outputs.tags);
         }
-        if (outputLog) {
-          outputLog.finish();
-          files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
-        }
+        outputLog?.finish();
+        if (outputLog && !outputLog.empty) files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
         await uploadFiles(tracking, files, env, reporter, { hurry });
         outputLog?.close();
         if (experimentParent?.closedByStage) {

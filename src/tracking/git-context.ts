@@ -12,7 +12,7 @@ export interface GitContext {
 }
 
 export function readGitContext(cwd: string): GitContext {
-  const gitDir = findGitDir(cwd);
+  const gitDir = findGit(cwd)?.gitDir;
   if (!gitDir) return {};
   const commonDir = readCommonDir(gitDir);
   const head = readText(path.join(gitDir, 'HEAD'))?.trim();
@@ -30,15 +30,16 @@ export function readGitContext(cwd: string): GitContext {
   return context;
 }
 
-function findGitDir(start: string): string | undefined {
+/** The work tree holding `start` (the folder with `.git`) and its git folder. */
+export function findGit(start: string): { workTree: string; gitDir: string } | undefined {
   for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, '.git');
     try {
       const stat = fs.statSync(candidate);
-      if (stat.isDirectory()) return candidate;
+      if (stat.isDirectory()) return { workTree: dir, gitDir: candidate };
       // A worktree or submodule: .git is a file "gitdir: <path>".
       const pointer = readText(candidate)?.match(/^gitdir: (.+)$/m)?.[1];
-      if (pointer) return path.resolve(dir, pointer.trim());
+      if (pointer) return { workTree: dir, gitDir: path.resolve(dir, pointer.trim()) };
     } catch {
       // not here; look further up
     }

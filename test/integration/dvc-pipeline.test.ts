@@ -13,6 +13,7 @@ import { readLock } from '../../src/dvc/lock.ts';
 import { readStageParams } from '../../src/dvc/params.ts';
 import { Project } from '../../src/dvc/project.ts';
 import { findDvcRoot } from '../../src/dvc/root.ts';
+import { TrackedData } from '../../src/dvc/tracked-data.ts';
 import { repoRoot, venvBin } from '../support/paths.ts';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'dvc');
@@ -160,6 +161,31 @@ describe('dvc.yaml read natively, compared with real DVC', () => {
     );
     assert.match(s1.outs[0]!.hash!, /^[0-9a-f]{32}\.dir$/);
     assert.deepEqual(s1.deps.map((d) => [d.path, d.hashName, d.isDir, d.size]), [['input.txt', 'md5', false, 6]]);
+  });
+
+  test('deps that are data to DVC: a stage output, a path `dvc add` tracks, a URL; not the code beside them', () => {
+    fs.mkdirSync(path.join(root, 'raw'));
+    fs.writeFileSync(path.join(root, 'raw', 'a.csv'), 'x\n1\n');
+    execFileSync(dvc, ['add', '-q', 'raw'], { cwd: root, env: { ...process.env, DVC_NO_ANALYTICS: '1' } });
+    const data = new TrackedData(new Project(root));
+    const evaluateWdir = path.relative(root, new Project(root).pipeline(path.join(root, 'dvc.yaml'))!.stage('evaluate@a')!.wdir);
+    assert.notEqual(evaluateWdir, '', 'evaluate@a runs in a wdir of its own');
+    const verdicts = (stage: string, deps: string[]) => deps.map((dep) => [dep, data.isData('dvc.yaml', stage, dep)]);
+    assert.deepEqual(verdicts('report', ['prep_train.txt', 'raw', 'raw/a.csv', 's3://bucket/x.csv', 'params.yaml', 'vars.yaml', 'sub']), [
+      ['prep_train.txt', true],
+      ['raw', true],
+      ['raw/a.csv', true],
+      ['s3://bucket/x.csv', true],
+      ['params.yaml', false],
+      ['vars.yaml', false],
+      ['sub', true], // holds sub/dvc.yaml's outputs
+    ]);
+    // Relative to the stage's wdir, as dvc.yaml writes them.
+    assert.deepEqual(verdicts('evaluate@a', ['eval_a.json', '../prep_train.txt', 'prep_train.txt']), [
+      ['eval_a.json', true],
+      ['../prep_train.txt', true],
+      ['prep_train.txt', false],
+    ]);
   });
 
   test('in `dvc exp run --temp`, the stage and its -S modified params are read from the temporary copy', () => {

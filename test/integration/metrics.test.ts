@@ -104,6 +104,32 @@ for (const backend of ['server', 'embedded'] as const) {
       });
     });
 
+    test("a DVC stage's metrics file ends the curves its output streamed: no second curve at step 0", async () => {
+      fs.writeFileSync(path.join(cwd, 'dvc.yaml'), 'stages:\n  fit:\n    cmd: mlrun -- sh fit.sh\n    metrics: [fit.json]\n');
+      // A pause after each line: the stage outlives 200 ms, so its lines go through the metrics thread.
+      const epochs = 'for e in 1 2 3; do echo "epoch $e/3 loss=0.$((4 - e)) acc=0.$e"; sleep 0.2; done';
+      // loss as printed last, acc more precise than printed, auc only in the file, f1 printed without a step.
+      const file = `echo '{"loss": 0.1, "acc": 0.35, "auc": 0.9, "f1": 0.8}' > fit.json`;
+      fs.writeFileSync(path.join(cwd, 'fit.sh'), `${PRINT_ID}\n${epochs}\necho f1=0.8\n${file}\n`);
+      const result = await runMlrun(['--', 'sh', 'fit.sh'], { cwd, env: { ...env, DVC_ROOT: cwd, DVC_STAGE: 'fit' } });
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.messages, []);
+      const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
+      const inOrder = Object.fromEntries(
+        Object.entries(run!.history).map(([key, points]) => [
+          key,
+          [...points].sort((a, b) => a.step - b.step || a.timestamp - b.timestamp).map((p) => [p.step, Number(p.value)]),
+        ]),
+      );
+      assert.deepEqual(inOrder, {
+        loss: [[1, 0.3], [2, 0.2], [3, 0.1]],
+        acc: [[1, 0.1], [2, 0.2], [3, 0.3], [3, 0.35]],
+        auc: [[0, 0.9]],
+        f1: [[0, 0.8]],
+      });
+      assert.deepEqual(run!.metrics, { loss: 0.1, acc: 0.35, auc: 0.9, f1: 0.8 });
+    });
+
     // Output waits unmatched while it streams (src/metrics/pacing.ts): after a pause, or a
     // second at most, its points go on their way while the command still runs.
     for (const mode of ['pause', 'steady'] as const) {

@@ -20,16 +20,35 @@ import { sharedServerUri } from '../support/shared-server.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const example = path.join(repoRoot, 'examples', 'pipeline');
 
-/** The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics and plots. */
-const STAGES: Record<string, { declared: string[] }> = {
-  'prepare@train': { declared: ['data/prepared/train.csv'] },
-  'prepare@val': { declared: ['data/prepared/val.csv'] },
-  'prepare@test': { declared: ['data/prepared/test.csv'] },
-  featurize: { declared: ['data/features'] },
-  train: { declared: ['model/model.json', 'metrics/train.json', 'plots/train_loss.csv'] },
-  build_evaluator: { declared: ['bin/evaluate'] },
-  'evaluate@val': { declared: ['metrics/val.json', 'plots/val_roc.csv'] },
-  'evaluate@test': { declared: ['metrics/test.json', 'plots/test_roc.csv'] },
+/**
+ * The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics
+ * and plots, its `desc:`, and its deps that are data (another stage's outputs), not code.
+ */
+const STAGES: Record<string, { declared: string[]; desc: string; data: string[] }> = {
+  'prepare@train': { declared: ['data/prepared/train.csv'], desc: 'Synthetic churn table, train split (Python 3 stdlib)', data: [] },
+  'prepare@val': { declared: ['data/prepared/val.csv'], desc: 'Synthetic churn table, val split (Python 3 stdlib)', data: [] },
+  'prepare@test': { declared: ['data/prepared/test.csv'], desc: 'Synthetic churn table, test split (Python 3 stdlib)', data: [] },
+  featurize: {
+    declared: ['data/features'],
+    desc: 'Standardize with train-split mean/std, clip (POSIX sh + awk)',
+    data: ['data/prepared/test.csv', 'data/prepared/train.csv', 'data/prepared/val.csv'],
+  },
+  train: {
+    declared: ['model/model.json', 'metrics/train.json', 'plots/train_loss.csv'],
+    desc: 'Logistic regression by mini-batch gradient descent (Node.js, no packages)',
+    data: ['data/features'],
+  },
+  build_evaluator: { declared: ['bin/evaluate'], desc: 'Compile the evaluator (C)', data: [] },
+  'evaluate@val': {
+    declared: ['metrics/val.json', 'plots/val_roc.csv'],
+    desc: 'Accuracy, precision, recall, F1, ROC AUC on the val split (compiled C)',
+    data: ['bin/evaluate', 'data/features/val.csv', 'model/model.json'],
+  },
+  'evaluate@test': {
+    declared: ['metrics/test.json', 'plots/test_roc.csv'],
+    desc: 'Accuracy, precision, recall, F1, ROC AUC on the test split (compiled C)',
+    data: ['bin/evaluate', 'data/features/test.csv', 'model/model.json'],
+  },
 };
 const STAGE_NAMES = Object.keys(STAGES);
 /** What DVC re-runs when only `train.*` params change. */
@@ -176,13 +195,14 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     const params = expectedParams();
     const outputs = stageOutputs(result);
     assert.deepEqual(Object.keys(outputs), STAGE_NAMES);
+    assert.equal(outputs.build_evaluator, '', 'the compiler prints nothing');
     const onDisk = Object.fromEntries(STAGE_NAMES.map((stage) => [stage, filesOnDisk(STAGES[stage]!.declared)]));
     const definitions = filesOnDisk(['dvc.yaml', 'params.yaml', 'evaluate.yaml', 'dvc.lock']);
 
     const experiment = inspectMlflow(uri, { experimentNames: [experimentName] }).experiments[experimentName];
     assert.ok(experiment, `experiment ${experimentName} was not created`);
     experimentId = experiment.experiment_id;
-    const runs = inspectMlflow(uri, { experimentIds: [experimentId], withHistory: true, withArtifactDigests: true }).runs;
+    const runs = inspectMlflow(uri, { experimentIds: [experimentId], withHistory: true, withArtifactDigests: true, withInputs: true }).runs;
     knownRunIds = new Set(runs.map((r) => r.info.run_id));
 
     const parents = runs.filter((r) => r.tags['mlrun.role'] === 'pipeline');
@@ -194,6 +214,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.equal(parent.tags['mlrun.command'], 'dvc repro');
     assert.deepEqual(JSON.parse(parent.tags['dvc.skipped_stages']!), {});
     assert.deepEqual(parent.artifact_sha256, definitions);
+    assert.equal(parent.tags['mlrun.git.dirty'], undefined);
 
     const children = childrenOf(runs, parent.info.run_id);
     assert.equal(runs.length, 1 + STAGE_NAMES.length, 'no run beside the parent and its children');
@@ -206,12 +227,22 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       assert.equal(run.tags['dvc.stage'], stage);
       assert.equal(run.tags['mlrun.exit_code'], '0', stage);
       assert.deepEqual(run.params, params[stage], `params of ${stage}`);
+      // A stage that printed nothing (the compiler) has no output log.
+      const log: Record<string, string> = outputs[stage] === '' ? {} : { 'mlrun/output.log': sha256(outputs[stage]!) };
       assert.deepEqual(
         run.artifact_sha256,
-        sorted({ ...onDisk[stage], 'mlrun/output.log': sha256(outputs[stage]!) }),
+        sorted({ ...onDisk[stage], ...log }),
         `artifacts of ${stage}: its declared outputs and its output log, byte-identical`,
       );
       assert.deepEqual(lineageTags(run), lineageFromLock(lock, stage), `data hashes of ${stage}`);
+      assert.equal(run.tags['mlflow.note.content'], STAGES[stage]!.desc, `description of ${stage}`);
+      assert.equal(run.tags['mlrun.git.dirty'], undefined, `${stage} ran from a clean work tree`);
+      const deps = lock.stages[stage]!.deps ?? [];
+      assert.deepEqual(
+        (run.inputs ?? []).map((input) => [input.name, input.digest]).sort(),
+        deps.filter((dep) => STAGES[stage]!.data.includes(dep.path)).map((dep) => [dep.path, dep.md5]).sort(),
+        `datasets of ${stage}: its data deps, not its code`,
+      );
     }
     first.parentId = parent.info.run_id;
     first.parentName = parent.info.run_name;
@@ -235,7 +266,8 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
       assert.deepEqual(child[`prepare@${split}`]!.metrics, pairs(printed), `prepare@${split}`);
     }
 
-    // train: one point per epoch line (the step is the epoch), then metrics/train.json's value at step 0.
+    // train: exactly one point per epoch line (the step is the epoch), and metrics/train.json's
+    // value as the latest: the file ends the curve rather than adding a point at step 0.
     const trainJson = readYaml<Record<string, number>>('metrics/train.json');
     assert.deepEqual(child.train!.metrics, trainJson);
     const epochs = outputs.train!.split('\n').filter((line) => line.startsWith('epoch '));
@@ -243,7 +275,7 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     for (const key of Object.keys(trainJson)) {
       const streamed = epochs.map((line, i) => ({ step: i + 1, value: Number(new RegExp(`(?:^| )${key}: ([\\d.]+)`).exec(line)![1]) }));
       const history = child.train!.history[key]!.map(({ step, value }) => ({ step, value })).sort((a, b) => a.step - b.step);
-      assert.deepEqual(history, [{ step: 0, value: trainJson[key] }, ...streamed], `history of train's ${key}`);
+      assert.deepEqual(history, streamed, `history of train's ${key}`);
     }
 
     // evaluate@val: the confusion matrix and scores it printed, and metrics/val.json (which adds `rows`).
@@ -252,6 +284,15 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.deepEqual(Object.keys(valPrinted).sort(), ['accuracy', 'auc', 'f1', 'fn', 'fp', 'precision', 'recall', 'tn', 'tp']);
     assert.deepEqual(child['evaluate@val']!.metrics, { ...valPrinted, ...valJson });
     for (const key of Object.keys(valJson)) assert.equal(child['evaluate@val']!.metrics[key], valJson[key], `evaluate@val ${key}`);
+    // Printed once and written to the file: one point each, at step 0.
+    for (const stage of ['evaluate@val', 'evaluate@test']) {
+      const history = child[stage]!.history;
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(history).map(([key, points]) => [key, points.map((p) => [p.step, p.value])])),
+        Object.fromEntries(Object.entries(child[stage]!.metrics).map(([key, value]) => [key, [[0, value]]])),
+        `history of ${stage}`,
+      );
+    }
   });
 
   test(
@@ -282,7 +323,14 @@ describe('the example pipeline under mlrun pipeline, on a real mlflow server', (
     assert.deepEqual(mlrunLines(result), []);
     assert.deepEqual(stagesRan(result), TRAIN_AND_AFTER);
     const lock = readYaml<LockFile>('dvc.lock');
-    const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId] }).runs);
+    // The change is not committed (dvc.lock and the metrics files are not in git yet).
+    const diff = dvcProject.run('git', ['diff', 'HEAD', '--no-color']);
+    assert.deepEqual(diff.match(/^diff --git .*$/gm), ['diff --git a/params.yaml b/params.yaml']);
+    const runs = newRuns(inspectMlflow(uri, { experimentIds: [experimentId], withArtifactDigests: true }).runs);
+    for (const run of runs) {
+      assert.equal(run.tags['mlrun.git.dirty'], 'true', `${run.info.run_name} ran from a dirty work tree`);
+      assert.equal(run.artifact_sha256!['mlrun/git.diff'], sha256(diff), `${run.info.run_name} keeps the diff`);
+    }
     const parents = runs.filter((r) => r.tags['mlrun.role'] === 'pipeline');
     assert.equal(parents.length, 1);
     const parent = parents[0]!;

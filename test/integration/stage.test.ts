@@ -1,7 +1,7 @@
 // The stage shim end to end, through build/mlrun: the command is untouched, and exactly one run
 // is created, nested and closed right, on a real mlflow server and on the embedded store.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -186,6 +186,43 @@ describe('on the embedded store (mlflow.db at the project root)', () => {
 });
 
 const sha = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');
+
+describe('a stage run from uncommitted changes, on the embedded store', () => {
+  test('tagged mlrun.git.dirty, its diff kept (cut at 1 MiB, secrets out), what the pipeline wrote left out; described; no empty output log', async () => {
+    const project = tempProject('dirty', {
+      'dvc.yaml': 'stages:\n  fit:\n    desc: Fit the model\n    cmd: mlrun -- sh fit.sh\n    metrics:\n      - score.json:\n          cache: false\n',
+      'fit.sh': 'echo "$MLFLOW_RUN_ID" > run-id.txt\n',
+      'score.json': '{"s": 1}\n',
+      'dvc.lock': 'schema: "2.0"\n',
+      'notes.txt': Array.from({ length: 30_000 }, (_, i) => `line ${i}`).join('\n'),
+    });
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: project, maxBuffer: 64 << 20 });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-q', '-m', 'start');
+    // Changed by hand: more than 1 MiB of diff. Changed by the pipeline (an earlier stage, DVC): left out.
+    const secretLines = 'token s3cr3t-value-xyz\nremote https://user:pw@data.example/x\n';
+    fs.writeFileSync(path.join(project, 'notes.txt'), secretLines + Array.from({ length: 30_000 }, (_, i) => `changed line ${i} ${'x'.repeat(40)}`).join('\n'));
+    fs.appendFileSync(path.join(project, 'dvc.lock'), 'stages: {}\n');
+    fs.writeFileSync(path.join(project, 'score.json'), '{"s": 2}\n');
+
+    const env = { DVC_ROOT: project, DVC_STAGE: 'fit', MY_API_TOKEN: 's3cr3t-value-xyz' };
+    const result = await runMlrun(['--', 'sh', 'fit.sh'], { cwd: project, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.messages, []);
+    assert.equal(result.stdout.length + result.stderr.length, 0);
+    const runId = fs.readFileSync(path.join(project, 'run-id.txt'), 'utf8').trim();
+    const [run] = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { runIds: [runId], withArtifactDigests: true }).runs;
+    assert.equal(run!.tags['mlrun.git.dirty'], 'true');
+    assert.equal(run!.tags['mlflow.note.content'], 'Fit the model');
+    const full = git('diff', 'HEAD', '--no-color', '--', 'notes.txt');
+    assert.ok(full.length > 1024 * 1024);
+    const redacted = full.subarray(0, 1024 * 1024).toString().replace('s3cr3t-value-xyz', '***').replace('user:pw@', '***@');
+    assert.notEqual(redacted, full.subarray(0, 1024 * 1024).toString());
+    const kept = Buffer.from(`${redacted}\n[mlrun: the diff is longer than 1048576 bytes: cut here]\n`);
+    assert.deepEqual(run!.artifact_sha256, { 'mlrun/git.diff': sha(kept), 'score.json': sha(Buffer.from('{"s": 2}\n')) });
+  });
+});
 
 describe('the command is untouched', () => {
   const cwd = tempProject('stage');

@@ -123,6 +123,27 @@ describe('MetricStream', () => {
     for (let k = 1; k < points.length; k++) assert.ok((points[k] as Metric).timestamp >= (points[k - 1] as Metric).timestamp);
   });
 
+  test("each key's latest point is the one MLflow shows: highest step, then latest, then highest value", () => {
+    const { metrics } = stream();
+    const lines: [string, number][] = [
+      ['step=5 loss=0.5 acc=0.1', 10],
+      ['step=2 loss=0.9 acc=0.2', 20], // a lower step later: not the latest
+      ['step=5 acc=0.3', 20], // same step, later
+      ['step=5 acc=0.25', 20], // same step and time, lower value: not the latest
+      ['f1=0.7', 30],
+    ];
+    for (const [line, time] of lines) metrics.write('stdout', Buffer.from(`${line}\n`), time);
+    metrics.end('stdout', 40);
+    assert.deepEqual(
+      metrics.lastPoints(),
+      new Map([
+        ['loss', { step: 5, value: 0.5, timestamp: 10 }],
+        ['acc', { step: 5, value: 0.3, timestamp: 20 }],
+        ['f1', { step: 0, value: 0.7, timestamp: 30 }],
+      ]),
+    );
+  });
+
   test('throughput of the default patterns (reported, not asserted)', (t) => {
     const { text } = generate(100_000);
     const bytes = Buffer.from(text, 'utf8');

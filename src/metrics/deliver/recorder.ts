@@ -5,6 +5,7 @@
 import type { MetricConfig } from '../parse/config.ts';
 import { MetricSink, type SendPoints } from './sink.ts';
 import { MetricStream, type MetricsFrom, type OutputStream } from '../parse/stream.ts';
+import type { LastPoint } from '../parse/points.ts';
 import { describeError } from '../../report.ts';
 import type { Store } from '../../tracking/store.ts';
 
@@ -15,6 +16,8 @@ export interface MetricReport {
   keys: number;
   delivered: number;
   undelivered: number;
+  /** Each key with its latest point (delivered or not). */
+  lastPoints: Map<string, LastPoint>;
   /** Why sending stopped, when it did. */
   failure?: string;
 }
@@ -67,6 +70,7 @@ export class MetricRecorder {
     const { delivered, undelivered } = this.#sink.stats();
     return {
       ...this.#stream.stats(),
+      lastPoints: this.#stream.lastPoints(),
       delivered,
       undelivered,
       ...(undelivered > 0 ? { failure: describeError(this.#sink.failure) } : {}),

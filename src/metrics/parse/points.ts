@@ -12,6 +12,18 @@ import { PairScanner } from './pairs.ts';
 interface KeyState {
   key: string;
   lastStep: number;
+  /** The point MLflow shows as the key's latest. */
+  top: LastPoint;
+}
+
+/**
+ * A key's latest point as MLflow picks it for `latest_metrics`: the highest step, then the latest
+ * timestamp, then the highest value (sqlalchemy_store.py `_update_latest_metrics_if_necessary`).
+ */
+export interface LastPoint {
+  step: number;
+  value: number;
+  timestamp: number;
 }
 
 /** Per raw key as printed: where it goes, and its rank among the step keys (-1: not one). */
@@ -58,6 +70,13 @@ export class PointExtractor {
     return this.loggedKeys;
   }
 
+  /** Each key logged so far with its latest point. */
+  lastPoints(): Map<string, LastPoint> {
+    const points = new Map<string, LastPoint>();
+    for (const state of this.states.values()) if (state.lastStep !== -1) points.set(state.key, { ...state.top });
+    return points;
+  }
+
   /**
    * Emits the points of the line text[start, end); returns how many. A line is a range of the
    * chunk it was read in: matching it needs no copy of it.
@@ -102,7 +121,14 @@ export class PointExtractor {
       const step = own >= 0 ? own : lineStep >= 0 ? lineStep : state.lastStep + 1;
       if (state.lastStep === -1) this.loggedKeys++;
       state.lastStep = step;
-      this.emit({ key: state.key, value: pairs.values[k] as number, timestamp, step });
+      const value = pairs.values[k] as number;
+      const top = state.top;
+      if (step > top.step || (step === top.step && (timestamp > top.timestamp || (timestamp === top.timestamp && value >= top.value)))) {
+        top.step = step;
+        top.value = value;
+        top.timestamp = timestamp;
+      }
+      this.emit({ key: state.key, value, timestamp, step });
       emitted++;
     }
     return emitted;
@@ -169,7 +195,7 @@ export class PointExtractor {
     const key = flat(sanitizeKey(raw));
     let state = this.states.get(key);
     if (state === undefined) {
-      state = { key, lastStep: -1 };
+      state = { key, lastStep: -1, top: { step: -1, value: 0, timestamp: 0 } };
       this.states.set(key, state);
     }
     info = { state, stepRank: this.stepRanks.get(raw.toLowerCase()) ?? -1 };

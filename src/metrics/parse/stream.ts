@@ -3,7 +3,7 @@
 import { LineSplitter } from './lines.ts';
 import type { Metric } from '../../tracking/store.ts';
 import type { MetricConfig } from './config.ts';
-import { PointExtractor } from './points.ts';
+import { PointExtractor, type LastPoint } from './points.ts';
 
 export type OutputStream = 'stdout' | 'stderr';
 /** `--metrics-from`: which of the command's outputs is matched. */
@@ -61,6 +61,11 @@ export class MetricStream {
     if (splitter === undefined) return;
     this.readTime = timestamp;
     splitter.end();
+  }
+
+  /** Each key with its latest point, as MLflow will show it. */
+  lastPoints(): Map<string, LastPoint> {
+    return this.extractor?.lastPoints() ?? new Map();
   }
 
   stats(): MetricStreamStats {
