@@ -62,7 +62,9 @@ async function closeParent(parent: NonNullable<LaunchRecord['parent']>): Promise
     return;
   }
   const info = found.info;
-  const request = { runName: info.runName, userId: '', tags: [], startTime: info.startTime };
+  // What an offline copy of the parent starts from, should the server be lost on the way.
+  const tags = Object.entries(found.tags).map(([key, value]) => ({ key, value }));
+  const request = { runName: info.runName, userId: info.userId, tags, startTime: info.startTime };
   const tracking = new Tracking(store, info, false, { target, projectRoot, env, request }, reporter);
   const status = await launchStatus(store, readStageRuns(projectRoot, parent.runId).map((record) => record.runId));
   const dvcRoot = findDvcRoot(cwd, env);

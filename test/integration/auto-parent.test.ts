@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { DvcProject, examplePipeline, launchDvc, stagesRan, type Launched } from '../support/dvc-project.ts';
+import { DvcProject, dvcBinary, examplePipeline, launchDvc, stagesRan, type Launched } from '../support/dvc-project.ts';
 import { runMlrun } from '../support/mlrun.ts';
 import { mlrunBinary } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
@@ -205,6 +205,29 @@ describe('a plain dvc repro nests its stages under a parent of its own', () => {
       assert.equal(parent.info.status, 'FINISHED');
       assert.deepEqual(Object.keys(children).sort(), [...STAGE_NAMES].sort());
       for (const stage of PREPARE) assert.equal(children[stage]!.params['prepare.rows'], parent.params['prepare.rows'], stage);
+    }
+  });
+
+  test('two queued experiments run with -j 2: one parent each (the experiment\'s, as before), no auto parent', async () => {
+    const experiment = experimentName('queue');
+    const project = examplePipeline({ uri: serverUri, experimentName: experiment });
+    project.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'q-epochs-3', '-S', 'train.epochs=3']);
+    project.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'q-epochs-4', '-S', 'train.epochs=4']);
+    // `--run-all` starts the queue's workers (`dvc queue start -j 2`) and waits for the experiments.
+    const result = await finished(project, launchDvc(project, ['exp', 'run', '--run-all', '-j', '2']));
+    assert.equal(result.code, 0, result.stderr);
+
+    const runs = runsOf(serverUri, experiment);
+    assert.equal(runs.length, 2 * (1 + STAGE_NAMES.length), `${result.stdout.toString()}\n${result.stderr}\n${project.run(dvcBinary, ['queue', 'status'])}`);
+    assert.equal(runs.filter((run) => run.tags['mlrun.auto_parent'] !== undefined).length, 0);
+    const launches = tree(runs);
+    assert.deepEqual(launches.map(({ parent }) => [parent.info.run_name, parent.tags['mlrun.role'], parent.info.status]).sort(), [
+      ['q-epochs-3', 'experiment', 'FINISHED'],
+      ['q-epochs-4', 'experiment', 'FINISHED'],
+    ]);
+    for (const { parent, children } of launches) {
+      assert.deepEqual(Object.keys(children).sort(), [...STAGE_NAMES].sort());
+      assert.equal(children.train!.params['train.epochs'], parent.info.run_name.replace('q-epochs-', ''));
     }
   });
 
