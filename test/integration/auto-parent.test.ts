@@ -5,6 +5,7 @@
 // KILLED as the stages ended, with the same end-of-launch record as `mlrun pipeline`.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { DvcProject, dvcBinary, examplePipeline, launchDvc, stagesRan, type Launched } from '../support/dvc-project.ts';
@@ -243,6 +244,26 @@ describe('a plain dvc repro nests its stages under a parent of its own', () => {
       runs.map((run) => [run.tags['dvc.stage'], run.tags['mlflow.parentRunId'] ?? 'no parent']),
       [['prepare@train', 'no parent']],
     );
+  });
+
+  test('--no-auto-parent on one stage: that stage is a run of its own, the others nest', async () => {
+    const experiment = experimentName('flag');
+    const project = new DvcProject(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-flag-'))), { experimentName: experiment });
+    const stages = { alone: { cmd: 'mlrun --no-auto-parent -- true' }, nested: { cmd: 'mlrun -- true' } };
+    fs.writeFileSync(path.join(project.dir, 'dvc.yaml'), JSON.stringify({ stages }));
+    project.run('git', ['init', '-q']);
+    project.run(dvcBinary, ['init', '-q']);
+    project.commit('two stages');
+    const result = await finished(project, launchDvc(project, ['repro']));
+    assert.equal(result.code, 0, result.stderr);
+    const runs = runsOf(`sqlite:///${project.dir}/mlflow.db`, experiment);
+    const parent = runs.find((run) => run.tags['mlrun.auto_parent'] === 'true');
+    assert.ok(parent, 'the launch has a parent');
+    assert.deepEqual(runs.map((run) => [run.info.run_name, run.tags['mlflow.parentRunId'] ?? 'no parent']).sort(), [
+      ['alone', 'no parent'],
+      ['nested', parent.info.run_id],
+      [parent.info.run_name, 'no parent'],
+    ].sort());
   });
 
   test('.mlrun/launches cannot be written: one mlrun: line per stage, and each stage is a run of its own', async () => {
