@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { USAGE_EXIT_CODE, UsageError } from './settings/usage-error.ts';
 import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
+import { WATCH_LAUNCH_COMMAND } from './process/self.ts';
 import { redactSecrets } from './tracking/redact.ts';
 import { secretsOf } from './tracking/secrets.ts';
 import { VERSION } from './version.ts';
@@ -64,6 +65,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--step-keys <keys>', 'comma-separated keys that set the step (default: global_step,step,iter,epoch)')
     .option('--output-log', "keep the command's output as the artifact mlrun/output.log (the default)")
     .option('--no-output-log', "do not keep the command's output")
+    .option('--auto-parent', 'under a plain dvc repro, nest the stage under a parent run of the launch, made by its first stage (the default)')
+    .option('--no-auto-parent', 'with no parent given, record the stage as a run of its own')
     .addHelpText('after', EXAMPLES)
     .action(async (stray: string[], options, invoked: Command) => {
       const { stageCommand } = await import('./stage/stage.ts');
@@ -110,6 +113,15 @@ export async function main(argv: string[]): Promise<number> {
     .command(RELAY_COMMAND, { hidden: true })
     .argument('<streams...>')
     .action((streams: string[]) => relayOutput(streams));
+
+  // Not for users: closes the parent run of a plain `dvc repro` once dvc is gone (pipeline/launch-watcher.ts).
+  program
+    .command(WATCH_LAUNCH_COMMAND, { hidden: true })
+    .argument('<launch-file>')
+    .action(async (file: string) => {
+      const { watchLaunch } = await import('./pipeline/launch-watcher.ts');
+      await watchLaunch(file);
+    });
 
   try {
     await program.parseAsync(own, { from: 'user' });

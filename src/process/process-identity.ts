@@ -17,8 +17,7 @@ export interface ProcessIdentity {
 export type ProcessState = 'running' | 'ended' | 'elsewhere';
 
 export function thisProcess(): ProcessIdentity {
-  const start = startOf(process.pid);
-  return { host: os.hostname(), pid: process.pid, ...(typeof start === 'string' ? { start } : {}) };
+  return identityOf(process.pid);
 }
 
 export function processState(identity: ProcessIdentity): ProcessState {
@@ -32,21 +31,36 @@ export function processState(identity: ProcessIdentity): ProcessState {
 
 /** The process's start, 'gone' when no such process runs (a zombie has ended too), undefined without /proc. */
 function startOf(pid: number): string | 'gone' | undefined {
+  const stat = statOf(pid);
+  if (stat === undefined || stat === 'gone') return stat;
+  return stat.state === 'Z' ? 'gone' : stat.start;
+}
+
+/** A process's parent and start as /proc tells them: 'gone' when no such process runs, undefined without /proc. */
+export function statOf(pid: number): { state: string; parent: number; start: string } | 'gone' | undefined {
   let stat: string;
   let boot: string;
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    boot = bootId ??= fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === 'ENOENT' && fs.existsSync('/proc/self/stat') ? 'gone' : undefined;
   }
   // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z') return 'gone';
-  // fields[0] is field 3 (the state), so field 22 is fields[19].
-  return `${boot}/${fields[19]}`;
+  // fields[0] is field 3 (the state), so the parent (field 4) is fields[1] and field 22 is fields[19].
+  return { state: fields[0]!, parent: Number(fields[1]), start: `${boot}/${fields[19]}` };
 }
+
+/** The process's identity, read once it runs (a child just spawned); the pid alone where /proc is missing. */
+export function identityOf(pid: number): ProcessIdentity {
+  const start = startOf(pid);
+  return { host: os.hostname(), pid, ...(typeof start === 'string' ? { start } : {}) };
+}
+
+/** Read once: it names the boot, which cannot change while mlrun runs. */
+let bootId: string | undefined;
 
 /** Whether some process has that pid on this host. Signal 0 only checks; EPERM means it exists, as another user's. */
 export function pidExists(pid: number): boolean {

@@ -5,8 +5,8 @@
 // mlrun hands its ends to a relay: mlrun itself started again, which passes on what comes until
 // the last writer is gone, then exits. What it passes on is not tracked: the run is closed.
 import { spawn } from 'node:child_process';
-import { isSea } from 'node:sea';
 import { passPipe } from './pass-through.ts';
+import { selfCommand } from './self.ts';
 
 /** The hidden subcommand that runs the relay. */
 export const RELAY_COMMAND = '__relay-output';
@@ -15,9 +15,9 @@ export type RelayedStream = 'stdout' | 'stderr';
 
 /** Starts the relay for these read ends of the command's pipes; mlrun may close its own copies once it returns. */
 export function startRelay(pipes: { stream: RelayedStream; fd: number }[]): void {
-  const [program, ...args] = isSea() ? [process.execPath] : [process.execPath, ...process.execArgv, process.argv[1]!];
+  const [program, ...args] = selfCommand();
   // The relay's descriptors 3, 4 are the pipes, in the order of the streams named after the subcommand.
-  const relay = spawn(program!, [...args, RELAY_COMMAND, ...pipes.map((pipe) => pipe.stream)], {
+  const relay = spawn(program, [...args, RELAY_COMMAND, ...pipes.map((pipe) => pipe.stream)], {
     stdio: ['ignore', 'inherit', 'inherit', ...pipes.map((pipe) => pipe.fd)],
   });
   relay.on('error', () => undefined);

@@ -12,7 +12,7 @@ import { onceOnSignal, type ForwardedSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { describeError, Reporter } from '../report.ts';
 import { contextTags, userOf } from '../tracking/context.ts';
-import { storeTarget } from '../tracking/open-store.ts';
+import { storeTarget, type StoreTarget } from '../tracking/open-store.ts';
 import { redactArguments, secretsOf } from '../tracking/secrets.ts';
 import type { Tag } from '../tracking/store.ts';
 import { VERSION } from '../version.ts';
@@ -40,6 +40,8 @@ export interface Session {
   cwd: string;
   env: NodeJS.ProcessEnv;
   projectRoot: string;
+  /** Where the run goes. */
+  target: StoreTarget;
   reporter: Reporter;
 }
 
@@ -83,7 +85,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   const userTags = parseTags(options.tag ?? []);
   const projectRoot = findProjectRoot(cwd, env);
   const target = storeTarget(options.trackingUri ?? env.MLFLOW_TRACKING_URI, projectRoot, cwd);
-  const session: Session = { argv, shownArgv, cwd, env, projectRoot, reporter };
+  const session: Session = { argv, shownArgv, cwd, env, projectRoot, target, reporter };
   const spec = prepare(session);
 
   const runName = options.name ?? spec.defaultName;

@@ -19,12 +19,15 @@ export interface SettingFlags {
   metricsFrom?: string;
   stepKeys?: string;
   outputLog?: boolean;
+  autoParent?: boolean;
 }
 
 export interface StageSettings {
   metrics: MetricConfigOptions;
   metricsFrom: MetricsFrom;
   outputLog: boolean;
+  /** Whether a stage of a plain `dvc repro` with no parent given nests under a parent of its launch. */
+  autoParent: boolean;
 }
 
 /** One source of settings, in the spelling of dvc.yaml and mlrun.yaml (snake_case keys). */
@@ -58,6 +61,7 @@ export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, pr
     },
     metricsFrom: first('metrics_from', oneOf(['stdout', 'stderr', 'both'])) ?? 'stdout',
     outputLog: first('output_log', boolean) ?? true,
+    autoParent: first('auto_parent', boolean) ?? true,
   };
 }
 
@@ -70,6 +74,7 @@ function fromFlags(flags: SettingFlags): Record<string, unknown> {
     metrics_from: flags.metricsFrom,
     step_keys: flags.stepKeys?.split(',').map((key) => key.trim()),
     output_log: flags.outputLog,
+    auto_parent: flags.autoParent,
   };
 }
 

@@ -70,13 +70,15 @@ export async function experimentRun(
   }
   const pipeline = pipelineRunId ? await store.getRun(pipelineRunId, options) : undefined;
   // The experiment's run shares the stage's context (user, git) but not what is the stage's own.
-  const { parentRunId: _parent, experiment: _experiment, experimentName: _name, ...base } = template;
+  const { parentRunId: _parent, experiment: chosen, experimentName, ...base } = template;
   const own = new Set([...STAGE_ONLY_TAGS, ...tags.map((tag) => tag.key)]);
   const opened = await openRun(
     store,
     {
       ...base,
-      experimentId: pipeline?.info.experimentId ?? template.experimentId,
+      // Beside the pipeline's run; without one, where the stage would go (MLFLOW_EXPERIMENT_NAME
+      // included), else each stage is told its parent is in another experiment.
+      ...(pipeline ? { experimentId: pipeline.info.experimentId } : { experiment: chosen, experimentName }),
       runName: experiment.name,
       tags: [
         ...template.tags.filter((tag) => !own.has(tag.key)),

@@ -9,6 +9,7 @@ import { describeError } from '../report.ts';
 import type { Tag } from '../tracking/store.ts';
 import { uploadFiles } from '../run/upload-files.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
+import { autoParentLaunch } from './auto-parent.ts';
 import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } from './experiment-run.ts';
 import { recordStageRun } from '../pipeline/stage-records.ts';
 import { generatedFiles, runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
@@ -22,7 +23,7 @@ export interface StageOptions extends RunOptions, SettingFlags {
 }
 
 export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
-  return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
+  return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, target, reporter }) => {
     const stage = runningStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
     const settings = resolveStageSettings(options, stage?.meta, projectRoot);
     const metricConfig = compileMetricConfig(settings.metrics);
@@ -31,7 +32,8 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
     let paramsLogged: Promise<void> = Promise.resolve();
     const experiment = experimentOf(env);
     let experimentParent: ExperimentRun | undefined;
-    const pipelineRunId = env.MLRUN_PARENT_RUN_ID || undefined;
+    let pipelineRunId = env.MLRUN_PARENT_RUN_ID || undefined;
+    const launch = autoParentLaunch(options.parent, env, settings.autoParent, reporter);
     const stageRoot = stage ? stageRootOf(stage, env, projectRoot) : projectRoot;
 
     return {
@@ -39,6 +41,12 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
       tags: stageTags(stage, stageRoot, env),
       parentFromEnv: (env) => env.MLRUN_PARENT_RUN_ID || env.MLFLOW_RUN_ID || undefined,
       resolveParent: async (store, request, callOptions) => {
+        if (launch) {
+          const { launchParent } = await import('../pipeline/launch-parent.ts');
+          const trackingUri = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
+          pipelineRunId = await launchParent(store, launch, { projectRoot, cwd, env, target, trackingUri, reporter }, request, callOptions);
+          return pipelineRunId;
+        }
         // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
         if (!experiment || options.parent) return request.parentRunId;
         experimentParent = await experimentRun(store, experiment, pipelineRunId, projectRoot, request, callOptions);

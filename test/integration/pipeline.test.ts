@@ -11,14 +11,13 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import YAML from 'yaml';
 import { runsListUrl } from '../../scripts/runs-list-url.ts';
-import { DvcProject, dvcBinary, stagesRan } from '../support/dvc-project.ts';
+import { DvcProject, dvcBinary, examplePipeline, stagesRan } from '../support/dvc-project.ts';
 import type { MlrunResult } from '../support/mlrun.ts';
 import { repoRoot } from '../support/paths.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const example = path.join(repoRoot, 'examples', 'pipeline');
 
 /**
  * The eight stages DVC runs, in its order, each with what dvc.yaml declares as its outs, metrics
@@ -175,15 +174,8 @@ function newRuns(runs: PyRun[]): PyRun[] {
 before(async () => {
   uri = await sharedServerUri();
   experimentName = `pipeline-acceptance-${process.pid}-${Date.now()}`;
-  project = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-pipeline-')));
-  // The example as committed: nothing a run in place may have left behind.
-  const leftovers = new Set(['data', 'model', 'metrics', 'plots', 'dvc.lock', 'mlflow.db', 'mlruns', '.mlrun', '.dvc', '.git']);
-  fs.cpSync(example, project, { recursive: true, filter: (source) => !leftovers.has(path.relative(example, source).split(path.sep)[0]!) });
-  dvcProject = new DvcProject(project, { uri, experimentName });
-  dvcProject.run('git', ['init', '-q']);
-  dvcProject.commit('example pipeline');
-  dvcProject.run(dvcBinary, ['init', '-q']);
-  dvcProject.commit('dvc init');
+  dvcProject = examplePipeline({ uri, experimentName });
+  project = dvcProject.dir;
 });
 
 describe('the example pipeline under mlrun pipeline, on a real mlflow server', () => {
