@@ -48,8 +48,18 @@ export interface Run {
   info: RunInfo;
   tags: Record<string, string>;
   params: Record<string, string>;
+  /** The latest value of each metric (MLflow's `run.data.metrics`): the largest step, then the newest. */
+  metrics: Record<string, number>;
   /** The datasets the run consumed, each once, as logInputs linked them. */
   inputs: DatasetInput[];
+}
+
+/** A file among a run's artifacts. */
+export interface ArtifactFile {
+  /** Relative to the run's artifact root, with `/` between folders. */
+  path: string;
+  /** In bytes. */
+  size: number;
 }
 
 export interface CreateRunRequest {
@@ -136,6 +146,11 @@ export interface Store {
    * `next` is opaque, but may be kept (as `mlrun sync` keeps its progress) and used later.
    */
   metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage>;
+  /**
+   * Every file of the run's artifacts, in every folder, sorted by path: [] for a run that has none,
+   * or whose artifacts this store cannot reach (the embedded store reads local folders only).
+   */
+  listArtifacts(runId: string, options?: CallOptions): Promise<ArtifactFile[]>;
   /** How many metric points the run holds, every step of every key. */
   countMetricPoints(runId: string, options?: CallOptions): Promise<number>;
   /** Any number of entries: the backend splits them to fit its limits. */

@@ -4,10 +4,13 @@
 // dataset inputs in store-inputs.test.ts.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { uploadArtifacts } from '../../src/artifacts/upload.ts';
 import type { TrackingError } from '../../src/tracking/errors.ts';
 import type { DatasetInput, Metric, Store } from '../../src/tracking/store.ts';
 import { rejection } from '../support/assertions.ts';
+import { tempProject } from '../support/project.ts';
 import { deleteRun, inspectMlflow } from '../support/python.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
@@ -220,6 +223,7 @@ for (const backend of storeBackends) {
         },
         tags: { 'mlflow.runName': 'r3000', 'mlrun.host': 'box' },
         params: { lr: '0.1' },
+        metrics: {},
         inputs: [...inputs].sort(byName),
       });
       const got = await store.getRun(newest);
@@ -265,6 +269,38 @@ for (const backend of storeBackends) {
       const unknown = crypto.randomBytes(16).toString('hex');
       assert.equal((await rejection(store.metricPoints(unknown, undefined, 4))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
       assert.equal((await rejection(store.countMetricPoints(unknown))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
+    test('latest metrics (largest step, NaN kept) on getRun and searchRuns; listArtifacts: every file in every folder, sorted', async () => {
+      const { store, uri, dir } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-latest'));
+      const info = await store.createRun({ experimentId, runName: 'latest', startTime: 1_000, userId: 'u', tags: [] });
+      const point = (key: string, step: number, value: number) => ({ key, value, timestamp: 2_000 + step, step });
+      await store.logBatch(info.runId, { metrics: [point('loss', 0, 1), point('loss', 2, 0.5), point('loss', 1, 0.7), point('acc', 0, NaN)] });
+      const latest = { loss: 0.5, acc: NaN };
+      assert.deepEqual((await store.getRun(info.runId))!.metrics, latest);
+      assert.deepEqual((await store.searchRuns([experimentId])).map((run) => run.metrics), [latest]);
+
+      assert.deepEqual(await store.listArtifacts(info.runId), []);
+      const files = tempProject('contract-artifacts', { 'a.txt': 'abc', 'b.json': '{"x":1}' });
+      const uploaded = await uploadArtifacts({
+        artifactUri: info.artifactUri,
+        trackingUri: dir ? undefined : uri,
+        env: { HOME: '/nonexistent' },
+        files: [
+          { localPath: path.join(files, 'b.json'), artifactPath: 'sub/deeper/b.json' },
+          { localPath: path.join(files, 'a.txt'), artifactPath: 'z.txt' },
+          { localPath: path.join(files, 'a.txt'), artifactPath: 'sub/a.txt' },
+        ],
+      });
+      assert.equal(uploaded.uploaded, 3, uploaded.failures.join('; '));
+      assert.deepEqual(await store.listArtifacts(info.runId), [
+        { path: 'sub/a.txt', size: 3 },
+        { path: 'sub/deeper/b.json', size: 7 },
+        { path: 'z.txt', size: 3 },
+      ]);
+      const unknown = crypto.randomBytes(16).toString('hex');
+      assert.equal((await rejection(store.listArtifacts(unknown))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
     });
 
     test("deleteTag: the tag is gone for MLflow too; a tag the run lacks is RESOURCE_DOES_NOT_EXIST with MLflow's message", async () => {

@@ -4,11 +4,11 @@ import { isNotFound, TrackingError } from '../errors.ts';
 import { SEARCH_MAX_RESULTS_DEFAULT } from '../limits.ts';
 import {
   FOUND_RUNS,
-  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+  type ArtifactFile, type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
 import { API, nextPageToken, RestClient, type Json } from './client.ts';
-import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput } from './codec.ts';
+import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput, parseNumber } from './codec.ts';
 import { countMetricPoints, metricPoints } from './metric-history.ts';
 
 // Datasets per log-inputs request. The server sets no limit; this is the chunk MLflow's autologging
@@ -108,6 +108,23 @@ class RestStore implements Store {
       pageToken = nextPageToken(answer);
     } while (pageToken !== undefined);
     return runs;
+  }
+
+  async listArtifacts(runId: string, options?: CallOptions): Promise<ArtifactFile[]> {
+    const files: ArtifactFile[] = [];
+    // One request per folder: the server lists one level (handlers.py `list_artifacts_impl`), with
+    // paths relative to the run's artifact root.
+    const folders = [''];
+    while (folders.length > 0) {
+      const folder = folders.pop()!;
+      const answer = await this.#client.get(`${API}/artifacts/list`, { run_id: runId, ...(folder ? { path: folder } : {}) }, options?.signal);
+      for (const file of (answer.files ?? []) as { path?: string; is_dir?: boolean; file_size?: unknown }[]) {
+        if (!file.path) continue;
+        if (file.is_dir) folders.push(file.path);
+        else files.push({ path: file.path, size: parseNumber(file.file_size) ?? 0 });
+      }
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage> {

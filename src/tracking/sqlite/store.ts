@@ -7,10 +7,11 @@ import path from 'node:path';
 import { TrackingError } from '../errors.ts';
 import {
   FOUND_RUNS,
-  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+  type ArtifactFile, type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { Connection, isConstraintViolation } from './connection.ts';
 import { prepareDatabase } from './create.ts';
+import { listLocalArtifacts } from './artifacts.ts';
 import { insertDatasetInputs } from './inputs.ts';
 import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
 import { insertMetrics, readMetricPoints } from './metrics.ts';
@@ -175,6 +176,12 @@ class SqliteStore implements Store {
     const db = await this.#connection();
     const where = experimentIds === 'all' ? '1' : `experiment_id IN (${ids.map(() => '?').join(', ')})`;
     return db.read(() => readRuns(db, where, ids), options.signal);
+  }
+
+  async listArtifacts(runId: string, options: CallOptions = {}): Promise<ArtifactFile[]> {
+    const run = await this.getRun(runId, options);
+    if (!run) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+    return listLocalArtifacts(run.info.artifactUri);
   }
 
   async metricPoints(runId: string, after: string | undefined, max: number, options: CallOptions = {}): Promise<MetricPage> {
