@@ -172,7 +172,7 @@ function withReadOptions(command: Command): Command {
     .helpOption('-h, --help', 'show this help')
     .option('--tracking-uri <uri>', 'where runs are (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
     .option('--experiment <name-or-id>', 'only this experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, else all)')
-    .option('--json', 'print JSON for scripts (README: "Reading runs")', false)
+    .option('--json', 'print JSON for scripts (its shape: README, "Reading runs in the terminal")', false)
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
