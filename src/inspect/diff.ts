@@ -5,7 +5,7 @@
 import { UsageError } from '../settings/usage-error.ts';
 import type { Run } from '../tracking/store.ts';
 import { formatNumber, outputStyle, renderTable, type Cell, type Column } from './format.ts';
-import { groupLaunches, isLaunch } from './launches.ts';
+import { isLaunch } from './launches.ts';
 import { withSource, type Source, type SourceOptions } from './source.ts';
 
 export interface DiffOptions extends SourceOptions {
@@ -53,8 +53,8 @@ export async function diffCommand(names: string[], options: DiffOptions): Promis
 }
 
 async function lastTwoLaunches(source: Source): Promise<[Run, Run] | undefined> {
-  const launches = groupLaunches(await source.runs()).filter((entry) => isLaunch(entry.run));
-  return launches.length < 2 ? undefined : [launches[1]!.run, launches[0]!.run];
+  const launches = (await source.topLevel()).filter(isLaunch);
+  return launches.length < 2 ? undefined : [launches[1]!, launches[0]!];
 }
 
 /** Each key of either side, sorted; only those whose values differ unless `all`. */

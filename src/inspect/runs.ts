@@ -3,7 +3,7 @@
 import { UsageError } from '../settings/usage-error.ts';
 import type { Run } from '../tracking/store.ts';
 import { formatDuration, formatNumber, formatTime, outputStyle, renderTable, statusCell, type Cell, type Column, type Style } from './format.ts';
-import { groupLaunches, isLaunch, type Entry, type Stage } from './launches.ts';
+import { isLaunch, type Entry, type Stage } from './launches.ts';
 import { withSource, type SourceOptions } from './source.ts';
 
 export interface RunsOptions extends SourceOptions {
@@ -21,18 +21,18 @@ export async function runsCommand(options: RunsOptions): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, not '${options.limit}'`);
   const chosenMetrics = options.metrics?.split(',').map((key) => key.trim()).filter(Boolean);
   return withSource(options, async (source) => {
-    const entries = groupLaunches(await source.runs());
+    // One more than shown: whether there are older ones to mention.
+    const entries = await source.latest(options.all ? undefined : limit + 1);
     const shown = options.all ? entries : entries.slice(0, limit);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(shown.map(entryJson), null, 2)}\n`);
       return 0;
     }
+    const style = outputStyle(process.env);
     const metrics = chosenMetrics ?? defaultMetrics(shown);
-    const lines = shown.length === 0 ? [] : renderTable(columnsOf(metrics), shown.flatMap((entry) => rowsOf(entry, metrics, outputStyle(process.env))), outputStyle(process.env));
+    const lines = shown.length === 0 ? [] : renderTable(columnsOf(metrics), shown.flatMap((entry) => rowsOf(entry, metrics, style)), style);
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
-    if (!options.all && entries.length > shown.length) {
-      process.stderr.write(`mlrun: ${entries.length - shown.length} older not shown (--limit ${limit}); --all shows every one\n`);
-    }
+    if (entries.length > shown.length) process.stderr.write(`mlrun: older runs not shown (--limit ${limit}); --all shows every one\n`);
     return 0;
   });
 }

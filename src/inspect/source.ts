@@ -9,6 +9,7 @@ import { workingFolder } from '../settings/working-folder.ts';
 import { experimentWithId } from '../tracking/lifecycle.ts';
 import { openStore, storeTarget } from '../tracking/open-store.ts';
 import type { Run, Store } from '../tracking/store.ts';
+import { groupLaunches, isLaunch, type Entry } from './launches.ts';
 
 export interface SourceOptions {
   trackingUri?: string;
@@ -23,11 +24,13 @@ export interface Source {
   displayUri: string;
   /** The MLflow UI's page of a run, when the store is a server. */
   runUrl(run: Run): string | undefined;
-  /** The active runs of the experiments asked for, oldest first. */
-  runs(): Promise<Run[]>;
+  /** The newest `max` runs without a parent (undefined: all), newest first. */
+  topLevel(max?: number): Promise<Run[]>;
+  /** The same, each launch with its stages. */
+  latest(max: number | undefined): Promise<Entry[]>;
   /** The run with this id, else the newest active run of that name. */
   run(idOrName: string): Promise<Run>;
-  /** The run's children, oldest first. */
+  /** The run's children, newest first. */
   children(run: Run): Promise<Run[]>;
   store: Store | undefined;
 }
@@ -60,26 +63,43 @@ export async function withSource(options: SourceOptions, use: (source: Source) =
 }
 
 function makeSource(store: Store | undefined, displayUri: string, experiments: string[] | 'all', server: boolean): Source {
-  let all: Promise<Run[]> | undefined;
-  const runs = () => (all ??= store ? store.searchRuns(experiments).then((found) => found.filter(isActive)) : Promise.resolve([]));
+  const topLevel = (max?: number) => (store ? store.findRuns(experiments, { parent: null, max }) : Promise.resolve([]));
+  const children = (run: Run) => (store ? store.findRuns([run.info.experimentId], { parent: run.info.runId }) : Promise.resolve([]));
   return {
     displayUri,
     store,
+    topLevel,
     runUrl: (run) => (server ? `${displayUri.replace(/\/+$/, '')}/#/experiments/${run.info.experimentId}/runs/${run.info.runId}` : undefined),
-    runs,
+    async latest(max) {
+      // Every launch: all runs in pages of a thousand cost less than a search per launch.
+      if (max === undefined) return groupLaunches((store ? await store.searchRuns(experiments) : []).filter(isActive));
+      const top = await topLevel(max);
+      // One search per launch for its stages: a few at a time, as the server's pool allows.
+      const stages = await inTurns(top.filter(isLaunch).map((run) => () => children(run)));
+      return groupLaunches([...top, ...stages.flat()]);
+    },
     async run(idOrName) {
       const byId = store && RUN_ID.test(idOrName) ? await store.getRun(idOrName) : undefined;
       if (byId && isActive(byId)) return byId;
-      const named = (await runs()).findLast((run) => run.info.runName === idOrName);
+      // A launch's name first (what a person types), then any run's.
+      const named =
+        (await topLevel()).find((run) => run.info.runName === idOrName) ??
+        (store ? await store.searchRuns(experiments) : []).findLast((run) => isActive(run) && run.info.runName === idOrName);
       if (!named) throw new NotFound(`no run with the id or name '${idOrName}' in ${displayUri}`);
       return named;
     },
-    async children(run) {
-      // The children live in the parent's experiment, which need not be among those asked for.
-      const found = store ? await store.searchRuns([run.info.experimentId]) : [];
-      return found.filter((child) => isActive(child) && child.tags['mlflow.parentRunId'] === run.info.runId);
-    },
+    children,
   };
+}
+
+const CONCURRENT_SEARCHES = 4;
+
+async function inTurns<T>(calls: (() => Promise<T>)[]): Promise<T[]> {
+  const results: T[] = [];
+  for (let start = 0; start < calls.length; start += CONCURRENT_SEARCHES) {
+    results.push(...(await Promise.all(calls.slice(start, start + CONCURRENT_SEARCHES).map((call) => call()))));
+  }
+  return results;
 }
 
 const isActive = (run: Run) => run.info.lifecycleStage === 'active';

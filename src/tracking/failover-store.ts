@@ -6,7 +6,7 @@
 import { describeError, type Reporter } from '../report.ts';
 import { TrackingError } from './errors.ts';
 import { OFFLINE_DB, type OfflineRun } from './offline-record.ts';
-import type { ArtifactFile, Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, MetricPage, Run, RunInfo, RunUpdate, Store, Tag } from './store.ts';
+import type { ArtifactFile, Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, MetricPage, Run, RunInfo, RunQuery, RunUpdate, Store, Tag } from './store.ts';
 
 export class FailoverStore implements Store {
   #store: Store;
@@ -98,6 +98,10 @@ export class FailoverStore implements Store {
 
   findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]> {
     return this.#store.findRunsByTag(experimentIds, tag, options);
+  }
+
+  findRuns(experimentIds: string[] | 'all', query: RunQuery, options?: CallOptions): Promise<Run[]> {
+    return this.#store.findRuns(experimentIds, query, options);
   }
 
   searchRuns(experimentIds: string[] | 'all', options?: CallOptions): Promise<Run[]> {

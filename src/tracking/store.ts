@@ -110,6 +110,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Which runs findRuns returns. */
+export interface RunQuery {
+  /** The children of this run; null: the runs that have no parent. */
+  parent: string | null;
+  /** At most this many, the newest; undefined: every one. */
+  max?: number;
+}
+
 /** The most runs findRunsByTag returns. */
 export const FOUND_RUNS = 10;
 
@@ -134,6 +142,11 @@ export interface Store {
    * first (at most FOUND_RUNS): how `mlrun sync` finds the server's copy of an offline run.
    */
   findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]>;
+  /**
+   * The active runs of these experiments (or of all) with this parent, or none, newest first: how
+   * `mlrun runs` reads the latest launches and then their stages without reading every run.
+   */
+  findRuns(experimentIds: string[] | 'all', query: RunQuery, options?: CallOptions): Promise<Run[]>;
   /**
    * Every run of these experiments (or of all experiments), active or deleted, oldest first: how
    * `mlrun sync` reads the offline record.

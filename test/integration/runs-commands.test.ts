@@ -122,7 +122,7 @@ for (const store of stores) {
       ]);
       // Fitted to 60 columns: the metric columns go, then the names are cut short.
       const narrow = await read(['runs', '--limit', '1'], { COLUMNS: '60' });
-      assert.equal(narrow.stderr, 'mlrun: 1 older not shown (--limit 1); --all shows every one\n');
+      assert.equal(narrow.stderr, 'mlrun: older runs not shown (--limit 1); --all shows every one\n');
       const lines = narrow.stdout.toString().split('\n');
       assert.deepEqual(lines.map((line) => line.length <= 60), lines.map(() => true), narrow.stdout.toString());
       assert.equal(normalized(narrow.stdout)[0], 'Run | Status | Started | Duration');
@@ -262,34 +262,41 @@ test('the embedded store: a project without mlflow.db lists nothing and is left 
   assert.deepEqual(fs.readdirSync(dir), ['.dvc']);
 });
 
-test('a server holding more runs than one page of runs/search: every launch with every stage, in order', async (t) => {
+test('a server holding more runs than one page of runs/search: every stage of a launch, in order', async (t) => {
   const backend = await storeBackends[0]!.open();
   const { store } = backend;
   const name = `runs-commands-paging-${process.pid}-${Date.now()}`;
   const experimentId = await store.createExperiment(name);
-  const LAUNCHES = 55;
-  const STAGES = 20;
   const base = Date.UTC(2026, 0, 1);
   const create = (runName: string, startTime: number, tag: { key: string; value: string }) =>
     store.createRun({ experimentId, runName, startTime, userId: 'u', tags: [tag] }).then((info) => info.runId);
-  const parentIds = await inTurns(Array.from({ length: LAUNCHES }, (_, launch) => () => create(`launch-${launch}`, base + launch * 100_000, { key: 'mlrun.role', value: 'pipeline' })));
+  // The middle launch has more stages than one page holds.
+  const STAGES = [2, 1003, 3];
+  const parentIds = await inTurns(STAGES.map((_, launch) => () => create(`launch-${launch}`, base + launch * 10_000_000, { key: 'mlrun.role', value: 'pipeline' })));
   // Created last stage first: the order shown is the order they started.
   await inTurns(
     parentIds.flatMap((parentId, launch) =>
-      Array.from({ length: STAGES }, (_, index) => STAGES - 1 - index).map(
-        (stage) => () => create(`stage-${stage}`, base + launch * 100_000 + (stage + 1) * 1000, { key: 'mlflow.parentRunId', value: parentId }),
+      Array.from({ length: STAGES[launch]! }, (_, index) => STAGES[launch]! - 1 - index).map(
+        (stage) => () => create(`stage-${stage}`, base + launch * 10_000_000 + (stage + 1) * 1000, { key: 'mlflow.parentRunId', value: parentId }),
       ),
     ),
   );
-  assert.ok(LAUNCHES * (STAGES + 1) > 1000, 'more than one page of runs/search');
+  const env = { MLFLOW_TRACKING_URI: backend.uri };
   const started = Date.now();
-  const result = await runMlrun(['runs', '--all', '--json', '--experiment', name], { env: { MLFLOW_TRACKING_URI: backend.uri } });
-  t.diagnostic(`mlrun runs --all --json: ${LAUNCHES} launches × ${STAGES} stages in ${Date.now() - started} ms`);
-  const entries = parsed<EntryJson[]>(result);
-  assert.deepEqual(entries.map((entry) => entry.name), Array.from({ length: LAUNCHES }, (_, i) => `launch-${LAUNCHES - 1 - i}`));
-  for (const entry of entries) assert.deepEqual(entry.stages.map((stage) => stage.name), Array.from({ length: STAGES }, (_, i) => `stage-${i}`));
-  const limited = parsed<EntryJson[]>(await runMlrun(['runs', '--limit', '3', '--json', '--experiment', name], { env: { MLFLOW_TRACKING_URI: backend.uri } }));
-  assert.deepEqual(limited.map((entry) => [entry.name, entry.stages.length]), [[`launch-${LAUNCHES - 1}`, STAGES], [`launch-${LAUNCHES - 2}`, STAGES], [`launch-${LAUNCHES - 3}`, STAGES]]);
+  const entries = parsed<EntryJson[]>(await runMlrun(['runs', '--json', '--experiment', name], { env }));
+  t.diagnostic(`mlrun runs --json: ${STAGES.reduce((a, b) => a + b + 1)} runs in ${Date.now() - started} ms`);
+  assert.deepEqual(entries.map((entry) => entry.name), ['launch-2', 'launch-1', 'launch-0']);
+  entries.forEach((entry, index) => {
+    const count = STAGES[STAGES.length - 1 - index]!;
+    assert.deepEqual(entry.stages.map((stage) => stage.name), Array.from({ length: count }, (_, i) => `stage-${i}`), entry.name);
+  });
+  // --all reads every run of the experiment, 1010 of them: two pages.
+  const all = parsed<EntryJson[]>(await runMlrun(['runs', '--all', '--json', '--experiment', name], { env }));
+  assert.deepEqual(all, entries);
+  const limited = parsed<EntryJson[]>(await runMlrun(['runs', '--limit', '2', '--json', '--experiment', name], { env }));
+  assert.deepEqual(limited.map((entry) => [entry.name, entry.stages.length]), [['launch-2', 3], ['launch-1', 1003]]);
+  const shown = parsed<{ stages: unknown[] }>(await runMlrun(['show', '--json', '--experiment', name, 'launch-1'], { env }));
+  assert.equal(shown.stages.length, 1003);
 });
 
 /** The calls, a few at a time: the server's database pool holds 5 connections (and 10 more). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { uploadArtifacts } from '../../src/artifacts/upload.ts';
 import type { TrackingError } from '../../src/tracking/errors.ts';
-import type { DatasetInput, Metric, Store } from '../../src/tracking/store.ts';
+import type { DatasetInput, Metric, RunQuery, Store } from '../../src/tracking/store.ts';
 import { rejection } from '../support/assertions.ts';
 import { tempProject } from '../support/project.ts';
 import { deleteRun, inspectMlflow } from '../support/python.ts';
@@ -235,6 +235,30 @@ for (const backend of storeBackends) {
       const all = (await store.searchRuns('all')).filter((found) => mine.has(found.info.runId));
       assert.deepEqual(all.map((found) => found.info.runId), [oldest, middle, deleted, newest, elsewhere]);
       assert.deepEqual(await store.searchRuns([]), []);
+    });
+
+    test('findRuns: the active runs without a parent, or the children of one, newest first, at most max', async () => {
+      const { store, uri } = await backend.open();
+      const [experimentId, other] = await Promise.all(['a', 'b'].map((name) => store.createExperiment(unique(`contract-find-${name}`))));
+      const create = (runName: string, startTime: number, parent?: string, experiment = experimentId!) =>
+        store.createRun({ experimentId: experiment, runName, startTime, userId: 'u', tags: parent ? [{ key: 'mlflow.parentRunId', value: parent }] : [] }).then((info) => info.runId);
+      const a = await create('a', 1_000);
+      const b = await create('b', 3_000);
+      const gone = await create('gone', 4_000);
+      await create('c', 2_000);
+      await create('a2', 1_200, a);
+      await create('a1', 1_100, a);
+      await create('b1', 3_100, b);
+      await create('x', 5_000, undefined, other);
+      deleteRun(uri, gone);
+      const names = async (experiments: string[] | 'all', query: RunQuery) => (await store.findRuns(experiments, query)).map((run) => run.info.runName);
+      assert.deepEqual(await names([experimentId!], { parent: null }), ['b', 'c', 'a']);
+      assert.deepEqual(await names([experimentId!], { parent: null, max: 2 }), ['b', 'c']);
+      assert.deepEqual(await names([experimentId!], { parent: a }), ['a2', 'a1']);
+      assert.deepEqual(await names([experimentId!, other!], { parent: null, max: 1 }), ['x']);
+      const [child] = await store.findRuns('all', { parent: b });
+      assert.deepEqual([child!.info.runName, child!.tags], ['b1', { 'mlflow.runName': 'b1', 'mlflow.parentRunId': b }]);
+      assert.deepEqual(await store.findRuns([], { parent: null }), []);
     });
 
     test('metricPoints: pages of at most max hold every point once, each key in the order written; a kept position resumes', async () => {

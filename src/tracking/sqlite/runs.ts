@@ -1,7 +1,7 @@
 // Runs read back as MLflow's SqlAlchemyStore returns them (`get_run`, `search_runs`): the run's
 // row with its tags, params, latest metrics and dataset inputs. The one place the embedded store reads runs.
 import type { SQLInputValue } from 'node:sqlite';
-import type { LifecycleStage, Run, RunInfo, RunStatus } from '../store.ts';
+import type { LifecycleStage, Run, RunInfo, RunQuery, RunStatus } from '../store.ts';
 import type { Connection } from './connection.ts';
 import { readDatasetInputs } from './inputs.ts';
 
@@ -44,6 +44,29 @@ export function readRuns(db: Connection, where: string, args: SQLInputValue[]): 
 }
 
 /** Each run's entries, key → value as `value` reads it from the row. */
+/**
+ * The condition for readRuns that findRuns asks for: the active runs of these experiments (none:
+ * of all) that are children of `query.parent` or, for null, have no parent; the newest `max`.
+ */
+export function runsWithParent(experimentIds: number[], query: RunQuery): { where: string; args: SQLInputValue[] } {
+  const conditions = ["lifecycle_stage = 'active'"];
+  const args: SQLInputValue[] = [];
+  if (experimentIds.length > 0) {
+    conditions.push(`experiment_id IN (${experimentIds.map(() => '?').join(', ')})`);
+    args.push(...experimentIds);
+  }
+  const parentTag = `SELECT 1 FROM tags WHERE tags.run_uuid = runs.run_uuid AND tags."key" = 'mlflow.parentRunId'`;
+  if (query.parent === null) {
+    conditions.push(`NOT EXISTS (${parentTag})`);
+  } else {
+    conditions.push(`EXISTS (${parentTag} AND tags.value = ?)`);
+    args.push(query.parent);
+  }
+  const selected = conditions.join(' AND ');
+  if (query.max === undefined) return { where: selected, args };
+  return { where: `run_uuid IN (SELECT run_uuid FROM runs WHERE ${selected} ORDER BY start_time DESC, rowid DESC LIMIT ?)`, args: [...args, query.max] };
+}
+
 function byRun<T>(rows: Record<string, unknown>[], value: (row: Record<string, unknown>) => T): Map<string, Record<string, T>> {
   const found = new Map<string, Record<string, T>>();
   for (const row of rows) {
