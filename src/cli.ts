@@ -12,6 +12,7 @@ Examples:
   in dvc.yaml:   cmd: mlrun -- python train.py --epochs \${epochs}
   a pipeline:    mlrun pipeline -- dvc repro
   by hand:       mlrun --name smoke --tag team=vision -- ./evaluate.sh data/test
+  read back:     mlrun runs;  mlrun show <run>;  mlrun diff
 
 Tracking goes to MLFLOW_TRACKING_URI (http(s):// server or sqlite:///path), or, when it is not
 set, to mlflow.db at the project root: see it with 'mlflow ui' run in that folder.
@@ -108,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   withReadOptions(program.command('runs'))
     .description('List the latest launches, newest first, each with its stages in pipeline order, and the runs that stand alone.')
     .option('--limit <n>', 'how many launches and runs to show', '10')
-    .option('--all', 'show every one', false)
+    .option('--all', 'show every one')
     .option('--metrics <keys>', "comma-separated metrics to show (default: the first of the newest launch's)")
     .addHelpText('after', '\nExamples:\n  mlrun runs\n  mlrun runs --experiment nightly --metrics auc,loss --limit 3')
     .action(async (options) => {
@@ -128,8 +129,8 @@ export async function main(argv: string[]): Promise<number> {
   withReadOptions(program.command('diff'))
     .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them.")
     .argument('[runs...]', 'two run ids or names, older first (default: the last two launches)')
-    .option('--all', 'show the params and metrics that did not change too', false)
-    .addHelpText('after', '\nExamples:\n  mlrun diff\n  mlrun diff 3f2a…e9 nightly')
+    .option('--all', 'show the params and metrics that did not change too')
+    .addHelpText('after', "\nExamples:\n  mlrun diff\n  mlrun diff 'repro 2026-12-07 14:03:21' nightly")
     .action(async (runs: string[], options) => {
       const { diffCommand } = await import('./inspect/diff.ts');
       exitCode = await diffCommand(runs, options);
@@ -172,7 +173,7 @@ function withReadOptions(command: Command): Command {
     .helpOption('-h, --help', 'show this help')
     .option('--tracking-uri <uri>', 'where runs are (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
     .option('--experiment <name-or-id>', 'only this experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, else all)')
-    .option('--json', 'print JSON for scripts (its shape: README, "Reading runs in the terminal")', false)
+    .option('--json', 'print JSON for scripts (its shape: README, "Reading runs in the terminal")')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });

@@ -9,8 +9,8 @@ import { isLaunch } from './launches.ts';
 import { withSource, type Source, type SourceOptions } from './source.ts';
 
 export interface DiffOptions extends SourceOptions {
-  all: boolean;
-  json: boolean;
+  all?: boolean;
+  json?: boolean;
 }
 
 interface Change<T> {
@@ -28,8 +28,8 @@ export async function diffCommand(names: string[], options: DiffOptions): Promis
       return 0;
     }
     const [a, b] = pair;
-    const params = changes(a.params, b.params, options.all);
-    const metrics = changes(a.metrics, b.metrics, options.all);
+    const params = changes(a.params, b.params, options.all === true);
+    const metrics = changes(a.metrics, b.metrics, options.all === true);
     if (options.json) {
       const withDiff = Object.fromEntries(Object.entries(metrics).map(([key, change]) => [key, { ...change, diff: difference(change) }]));
       const runs = pair.map((run) => ({ runId: run.info.runId, name: run.info.runName }));

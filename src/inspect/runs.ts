@@ -8,9 +8,9 @@ import { withSource, type SourceOptions } from './source.ts';
 
 export interface RunsOptions extends SourceOptions {
   limit: string;
-  all: boolean;
+  all?: boolean;
   metrics?: string;
-  json: boolean;
+  json?: boolean;
 }
 
 /** Metric columns when --metrics does not choose: the first keys of the newest launch's summary. */

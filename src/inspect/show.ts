@@ -8,7 +8,7 @@ import { runJson } from './runs.ts';
 import { withSource, type SourceOptions } from './source.ts';
 
 export interface ShowOptions extends SourceOptions {
-  json: boolean;
+  json?: boolean;
 }
 
 /** Tags that say nothing more than what is shown elsewhere, or only mlrun's own bookkeeping. */
