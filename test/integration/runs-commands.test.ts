@@ -3,11 +3,13 @@
 // the second launch changes one param, so two metrics change, a stage fails and one is skipped),
 // then the same questions of both stores. Paging: a server holding more runs than one page.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { DvcProject, dvcBinary, stagesRan } from '../support/dvc-project.ts';
-import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
+import { mlrunBinary } from '../support/paths.ts';
 import { tempProject } from '../support/project.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 import { storeBackends } from '../support/store-backends.ts';
@@ -129,6 +131,16 @@ for (const store of stores) {
       // 60 = the name cut to 19 + Status 8 + Started 19 + Duration 8 + three gaps of 2.
       assert.match(lines[1]!, /^repro .{12}… {2}FAILED {4}\d{4}-.{15} {2} +\d+\.\ds$/);
       assert.equal(lines[1]!.length, 60);
+    });
+
+    test('on a terminal: colour and status symbols, unless NO_COLOR is set', () => {
+      // `script` gives mlrun a pseudo-terminal as its stdout.
+      const onTerminal = (extra: Record<string, string>) =>
+        execFileSync('script', ['-qec', `${mlrunBinary} runs --limit 1`, '/dev/null'], { cwd: project.dir, env: cleanEnv({ ...project.env, ...extra }), encoding: 'utf8' });
+      const colored = onTerminal({}).split('\r\n');
+      assert.match(colored[1]!, /^repro .* {2}\x1b\[31m✗ FAILED\x1b\[0m {4}\d{4}-/);
+      assert.match(colored[2]!, /^ {2}train@1 .* {2}\x1b\[32m✓ FINISHED\x1b\[0m {2}\d{4}-/);
+      assert.doesNotMatch(onTerminal({ NO_COLOR: '1' }), /\x1b\[|✗|✓/);
     });
 
     test('runs --json: each launch with its stages, statuses, metrics and the skipped stage\'s producer', () => {
