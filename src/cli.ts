@@ -1,5 +1,5 @@
 // The commander program: parses mlrun's own options (everything before `--`) and dispatches to
-// stage/, pipeline/ and sync/. Usage errors exit 2 before any command starts.
+// stage/, pipeline/, sync/ and inspect/. Usage errors exit 2 before any command starts.
 import { Command, CommanderError } from 'commander';
 import { USAGE_EXIT_CODE, UsageError } from './settings/usage-error.ts';
 import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
@@ -13,6 +13,7 @@ Examples:
   in dvc.yaml:   cmd: mlrun -- python train.py --epochs \${epochs}
   a pipeline:    mlrun pipeline -- dvc repro
   by hand:       mlrun --name smoke --tag team=vision -- ./evaluate.sh data/test
+  read back:     mlrun runs;  mlrun show <run>;  mlrun diff
 
 Tracking goes to MLFLOW_TRACKING_URI (http(s):// server or sqlite:///path), or, when it is not
 set, to mlflow.db at the project root: see it with 'mlflow ui' run in that folder.
@@ -108,6 +109,36 @@ export async function main(argv: string[]): Promise<number> {
       exitCode = await syncCommand(options);
     });
 
+  withReadOptions(program.command('runs'))
+    .description('List the latest launches, newest first, each with its stages in pipeline order, and the runs that stand alone.')
+    .option('--limit <n>', 'how many launches and runs to show', '10')
+    .option('--all', 'show every one')
+    .option('--metrics <keys>', "comma-separated metrics to show (default: the first of the newest launch's)")
+    .addHelpText('after', '\nExamples:\n  mlrun runs\n  mlrun runs --experiment nightly --metrics auc,loss --limit 3')
+    .action(async (options) => {
+      const { runsCommand } = await import('./inspect/runs.ts');
+      exitCode = await runsCommand(options);
+    });
+
+  withReadOptions(program.command('show'))
+    .description('Show one run in full: params, latest metrics, tags, parent and stages, artifacts, and its MLflow UI page on a server.')
+    .argument('<run>', "a run id, or a run's name (the newest run of that name)")
+    .addHelpText('after', "\nExample:\n  mlrun show 'repro 2026-12-07 14:03:21'")
+    .action(async (run: string, options) => {
+      const { showCommand } = await import('./inspect/show.ts');
+      exitCode = await showCommand(run, options);
+    });
+
+  withReadOptions(program.command('diff'))
+    .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them.")
+    .argument('[runs...]', 'two run ids or names, older first (default: the last two launches)')
+    .option('--all', 'show the params and metrics that did not change too')
+    .addHelpText('after', "\nExamples:\n  mlrun diff\n  mlrun diff 'repro 2026-12-07 14:03:21' nightly")
+    .action(async (runs: string[], options) => {
+      const { diffCommand } = await import('./inspect/diff.ts');
+      exitCode = await diffCommand(runs, options);
+    });
+
   // Not for users: passes on what a process the command left behind still writes (process/relay.ts).
   program
     .command(RELAY_COMMAND, { hidden: true })
@@ -143,6 +174,18 @@ function withRunOptions(command: Command, experimentHelp: string, nameHelp: stri
     .option('--tracking-uri <uri>', 'where runs go (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
     .option('--strict', 'exit 1 when tracking failed although the command succeeded', false)
     .option('-v, --verbose', 'say what mlrun did, on stderr', false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+}
+
+/** The options of the commands that read runs: where they are, and --json. */
+function withReadOptions(command: Command): Command {
+  return command
+    .helpOption('-h, --help', 'show this help')
+    .option('--tracking-uri <uri>', 'where runs are (default: MLFLOW_TRACKING_URI, else mlflow.db at the project root)')
+    .option('--experiment <name-or-id>', 'only this experiment (default: MLFLOW_EXPERIMENT_ID, MLFLOW_EXPERIMENT_NAME, else all)')
+    .option('--json', 'print JSON for scripts (its shape: README, "Reading runs in the terminal")')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: () => undefined });

@@ -6,7 +6,7 @@
 import { describeError, type Reporter } from '../report.ts';
 import { TrackingError } from './errors.ts';
 import { OFFLINE_DB, type OfflineRun } from './offline-record.ts';
-import type { Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, MetricPage, Run, RunInfo, RunUpdate, Store, Tag } from './store.ts';
+import type { ArtifactFile, Batch, CallOptions, CreateRunRequest, DatasetInput, Experiment, MetricPage, Run, RunInfo, RunQuery, RunUpdate, Store, Tag } from './store.ts';
 
 export class FailoverStore implements Store {
   #store: Store;
@@ -100,8 +100,16 @@ export class FailoverStore implements Store {
     return this.#store.findRunsByTag(experimentIds, tag, options);
   }
 
+  findRuns(experimentIds: string[] | 'all', query: RunQuery, options?: CallOptions): Promise<Run[]> {
+    return this.#store.findRuns(experimentIds, query, options);
+  }
+
   searchRuns(experimentIds: string[] | 'all', options?: CallOptions): Promise<Run[]> {
     return this.#store.searchRuns(experimentIds, options);
+  }
+
+  listArtifacts(runId: string, options?: CallOptions): Promise<ArtifactFile[]> {
+    return this.#call(runId, options, (store, id, callOptions) => store.listArtifacts(id, callOptions));
   }
 
   metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage> {

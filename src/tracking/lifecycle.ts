@@ -2,7 +2,7 @@
 // (the UI nests only within one experiment), `mlflow.parentRunId` makes the run a child, and
 // start_time / end_time are always sent.
 import { isNotFound } from './errors.ts';
-import type { CallOptions, RunInfo, RunStatus, Store, Tag } from './store.ts';
+import type { CallOptions, Experiment, RunInfo, RunStatus, Store, Tag } from './store.ts';
 
 export interface OpenRunRequest {
   parentRunId?: string;
@@ -61,14 +61,19 @@ async function findParent(store: Store, runId: string, warnings: string[], optio
   return parent.info;
 }
 
+/** The experiment with this id; undefined when there is none, or the value is a name. */
+export function experimentWithId(store: Store, idOrName: string, options: CallOptions = {}): Promise<Experiment | undefined> {
+  return store.getExperiment(idOrName, options).catch((error: unknown) => {
+    // An id that is not an id at all (a name) is a 400 or 404 on a server.
+    if (isNotFound(error) || (error as { errorCode?: string }).errorCode === 'INVALID_PARAMETER_VALUE') return undefined;
+    throw error;
+  });
+}
+
 /** The experiment asked for by flag or environment, created where MLflow would create it. */
 async function chooseExperiment(store: Store, request: OpenRunRequest, options: CallOptions): Promise<string | undefined> {
   if (request.experiment) {
-    const byId = await store.getExperiment(request.experiment, options).catch((error: unknown) => {
-      // An id that is not an id at all (a name) is a 400 or 404 on a server: look the name up.
-      if (isNotFound(error) || (error as { errorCode?: string }).errorCode === 'INVALID_PARAMETER_VALUE') return undefined;
-      throw error;
-    });
+    const byId = await experimentWithId(store, request.experiment, options);
     if (byId && byId.lifecycleStage === 'active') return byId.experimentId;
     return experimentNamed(store, request.experiment, options);
   }

@@ -48,8 +48,18 @@ export interface Run {
   info: RunInfo;
   tags: Record<string, string>;
   params: Record<string, string>;
+  /** The latest value of each metric (MLflow's `run.data.metrics`): the largest step, then the newest. */
+  metrics: Record<string, number>;
   /** The datasets the run consumed, each once, as logInputs linked them. */
   inputs: DatasetInput[];
+}
+
+/** A file among a run's artifacts. */
+export interface ArtifactFile {
+  /** Relative to the run's artifact root, with `/` between folders. */
+  path: string;
+  /** In bytes. */
+  size: number;
 }
 
 export interface CreateRunRequest {
@@ -100,6 +110,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Which runs findRuns returns. */
+export interface RunQuery {
+  /** The children of this run; null: the runs that have no parent. */
+  parent: string | null;
+  /** At most this many, the newest; undefined: every one. */
+  max?: number;
+}
+
 /** The most runs findRunsByTag returns. */
 export const FOUND_RUNS = 10;
 
@@ -125,6 +143,11 @@ export interface Store {
    */
   findRunsByTag(experimentIds: string[], tag: Tag, options?: CallOptions): Promise<string[]>;
   /**
+   * The active runs of these experiments (or of all) with this parent, or none, newest first: how
+   * `mlrun runs` reads the latest launches and then their stages without reading every run.
+   */
+  findRuns(experimentIds: string[] | 'all', query: RunQuery, options?: CallOptions): Promise<Run[]>;
+  /**
    * Every run of these experiments (or of all experiments), active or deleted, oldest first: how
    * `mlrun sync` reads the offline record.
    */
@@ -136,6 +159,11 @@ export interface Store {
    * `next` is opaque, but may be kept (as `mlrun sync` keeps its progress) and used later.
    */
   metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage>;
+  /**
+   * Every file of the run's artifacts, in every folder, sorted by path: [] for a run that has none,
+   * or whose artifacts this store cannot reach (the embedded store reads local folders only).
+   */
+  listArtifacts(runId: string, options?: CallOptions): Promise<ArtifactFile[]>;
   /** How many metric points the run holds, every step of every key. */
   countMetricPoints(runId: string, options?: CallOptions): Promise<number>;
   /** Any number of entries: the backend splits them to fit its limits. */

@@ -205,6 +205,7 @@ describe('a new database', () => {
         long: 't'.repeat(8000),
       },
       params: { lr: '0.1', long: 'p'.repeat(6000) },
+      metrics: { loss: 0.25, bound: -Number.MAX_VALUE, 'epoch/acc': 0.9 },
       inputs: [],
     });
     assert.equal(await store.getRun('0123456789abcdef0123456789abcdef'), undefined);

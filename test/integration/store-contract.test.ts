@@ -4,10 +4,13 @@
 // dataset inputs in store-inputs.test.ts.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { describe, test } from 'node:test';
+import { uploadArtifacts } from '../../src/artifacts/upload.ts';
 import type { TrackingError } from '../../src/tracking/errors.ts';
-import type { DatasetInput, Metric, Store } from '../../src/tracking/store.ts';
+import type { DatasetInput, Metric, RunQuery, Store } from '../../src/tracking/store.ts';
 import { rejection } from '../support/assertions.ts';
+import { tempProject } from '../support/project.ts';
 import { deleteRun, inspectMlflow } from '../support/python.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
@@ -220,6 +223,7 @@ for (const backend of storeBackends) {
         },
         tags: { 'mlflow.runName': 'r3000', 'mlrun.host': 'box' },
         params: { lr: '0.1' },
+        metrics: {},
         inputs: [...inputs].sort(byName),
       });
       const got = await store.getRun(newest);
@@ -231,6 +235,30 @@ for (const backend of storeBackends) {
       const all = (await store.searchRuns('all')).filter((found) => mine.has(found.info.runId));
       assert.deepEqual(all.map((found) => found.info.runId), [oldest, middle, deleted, newest, elsewhere]);
       assert.deepEqual(await store.searchRuns([]), []);
+    });
+
+    test('findRuns: the active runs without a parent, or the children of one, newest first, at most max', async () => {
+      const { store, uri } = await backend.open();
+      const [experimentId, other] = await Promise.all(['a', 'b'].map((name) => store.createExperiment(unique(`contract-find-${name}`))));
+      const create = (runName: string, startTime: number, parent?: string, experiment = experimentId!) =>
+        store.createRun({ experimentId: experiment, runName, startTime, userId: 'u', tags: parent ? [{ key: 'mlflow.parentRunId', value: parent }] : [] }).then((info) => info.runId);
+      const a = await create('a', 1_000);
+      const b = await create('b', 3_000);
+      const gone = await create('gone', 4_000);
+      await create('c', 2_000);
+      await create('a2', 1_200, a);
+      await create('a1', 1_100, a);
+      await create('b1', 3_100, b);
+      await create('x', 5_000, undefined, other);
+      deleteRun(uri, gone);
+      const names = async (experiments: string[] | 'all', query: RunQuery) => (await store.findRuns(experiments, query)).map((run) => run.info.runName);
+      assert.deepEqual(await names([experimentId!], { parent: null }), ['b', 'c', 'a']);
+      assert.deepEqual(await names([experimentId!], { parent: null, max: 2 }), ['b', 'c']);
+      assert.deepEqual(await names([experimentId!], { parent: a }), ['a2', 'a1']);
+      assert.deepEqual(await names([experimentId!, other!], { parent: null, max: 1 }), ['x']);
+      const [child] = await store.findRuns('all', { parent: b });
+      assert.deepEqual([child!.info.runName, child!.tags], ['b1', { 'mlflow.runName': 'b1', 'mlflow.parentRunId': b }]);
+      assert.deepEqual(await store.findRuns([], { parent: null }), []);
     });
 
     test('metricPoints: pages of at most max hold every point once, each key in the order written; a kept position resumes', async () => {
@@ -265,6 +293,38 @@ for (const backend of storeBackends) {
       const unknown = crypto.randomBytes(16).toString('hex');
       assert.equal((await rejection(store.metricPoints(unknown, undefined, 4))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
       assert.equal((await rejection(store.countMetricPoints(unknown))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
+    });
+
+    test('latest metrics (largest step, NaN kept) on getRun and searchRuns; listArtifacts: every file in every folder, sorted', async () => {
+      const { store, uri, dir } = await backend.open();
+      const experimentId = await store.createExperiment(unique('contract-latest'));
+      const info = await store.createRun({ experimentId, runName: 'latest', startTime: 1_000, userId: 'u', tags: [] });
+      const point = (key: string, step: number, value: number) => ({ key, value, timestamp: 2_000 + step, step });
+      await store.logBatch(info.runId, { metrics: [point('loss', 0, 1), point('loss', 2, 0.5), point('loss', 1, 0.7), point('acc', 0, NaN)] });
+      const latest = { loss: 0.5, acc: NaN };
+      assert.deepEqual((await store.getRun(info.runId))!.metrics, latest);
+      assert.deepEqual((await store.searchRuns([experimentId])).map((run) => run.metrics), [latest]);
+
+      assert.deepEqual(await store.listArtifacts(info.runId), []);
+      const files = tempProject('contract-artifacts', { 'a.txt': 'abc', 'b.json': '{"x":1}' });
+      const uploaded = await uploadArtifacts({
+        artifactUri: info.artifactUri,
+        trackingUri: dir ? undefined : uri,
+        env: { HOME: '/nonexistent' },
+        files: [
+          { localPath: path.join(files, 'b.json'), artifactPath: 'sub/deeper/b.json' },
+          { localPath: path.join(files, 'a.txt'), artifactPath: 'z.txt' },
+          { localPath: path.join(files, 'a.txt'), artifactPath: 'sub/a.txt' },
+        ],
+      });
+      assert.equal(uploaded.uploaded, 3, uploaded.failures.join('; '));
+      assert.deepEqual(await store.listArtifacts(info.runId), [
+        { path: 'sub/a.txt', size: 3 },
+        { path: 'sub/deeper/b.json', size: 7 },
+        { path: 'z.txt', size: 3 },
+      ]);
+      const unknown = crypto.randomBytes(16).toString('hex');
+      assert.equal((await rejection(store.listArtifacts(unknown))).errorCode, 'RESOURCE_DOES_NOT_EXIST');
     });
 
     test("deleteTag: the tag is gone for MLflow too; a tag the run lacks is RESOURCE_DOES_NOT_EXIST with MLflow's message", async () => {

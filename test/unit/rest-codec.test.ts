@@ -33,6 +33,7 @@ test('a run is decoded with int64 as numbers or strings and omitted fields defau
     info: { runId: 'abc', experimentId: '3', runName: 'r', status: 'FINISHED', startTime: 100, endTime: 200, artifactUri: 'a', lifecycleStage: 'active', userId: 'u' },
     tags: { k: 'v' },
     params: { p: '1' },
+    metrics: { m: NaN },
     inputs: [
       { name: 'd', digest: '12ab', sourceType: 'local', source: '{"uri": "d.csv"}', context: 'training' },
       { name: 'e', digest: '34cd', sourceType: 'http', source: '{"url": "http://x/e"}' },
@@ -42,4 +43,5 @@ test('a run is decoded with int64 as numbers or strings and omitted fields defau
   assert.equal('endTime' in running, false);
   assert.deepEqual(decodeRun({ info: { run_id: 'x' } }).tags, {});
   assert.deepEqual(decodeRun({ info: { run_id: 'x' } }).inputs, []);
+  assert.deepEqual(decodeRun({ info: { run_id: 'x' } }).metrics, {});
 });

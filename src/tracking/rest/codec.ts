@@ -80,12 +80,13 @@ export function decodeRunInfo(wire: Json): RunInfo {
 }
 
 export function decodeRun(wire: Json): Run {
-  const data = (wire.data ?? {}) as { tags?: Tag[]; params?: Tag[] };
+  const data = (wire.data ?? {}) as { tags?: Tag[]; params?: Tag[]; metrics?: Json[] };
   const inputs = ((wire.inputs ?? {}) as { dataset_inputs?: WireDatasetInput[] }).dataset_inputs ?? [];
   return {
     info: decodeRunInfo((wire.info ?? {}) as Json),
     tags: toRecord(data.tags),
     params: toRecord(data.params),
+    metrics: Object.fromEntries((data.metrics ?? []).map(decodeMetric).map(({ key, value }) => [key, value])),
     inputs: inputs.map(decodeDatasetInput),
   };
 }

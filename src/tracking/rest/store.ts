@@ -4,16 +4,19 @@ import { isNotFound, TrackingError } from '../errors.ts';
 import { SEARCH_MAX_RESULTS_DEFAULT } from '../limits.ts';
 import {
   FOUND_RUNS,
-  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+  type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
 import { API, nextPageToken, RestClient, type Json } from './client.ts';
-import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput } from './codec.ts';
+import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput, parseNumber } from './codec.ts';
 import { countMetricPoints, metricPoints } from './metric-history.ts';
 
 // Datasets per log-inputs request. The server sets no limit; this is the chunk MLflow's autologging
 // client sends (MAX_DATASETS_PER_BATCH), and keeps a request of DVC-sized entries well below 1 MB.
 const DATASETS_PER_REQUEST = 1000;
+
+/** The tag that makes a run a child (mlflow/utils/mlflow_tags.py MLFLOW_PARENT_RUN_ID). */
+const PARENT_TAG = 'mlflow.parentRunId';
 
 /** @throws TrackingError INVALID_PARAMETER_VALUE when the URI or an MLFLOW_* setting is wrong. */
 export function createRestStore(uri: string, env: NodeJS.ProcessEnv): Store {
@@ -86,28 +89,37 @@ class RestStore implements Store {
     return runs.flatMap((run) => (run.info?.run_id ? [run.info.run_id] : []));
   }
 
+  async findRuns(experimentIds: string[] | 'all', query: RunQuery, options?: CallOptions): Promise<Run[]> {
+    const ids = experimentIds === 'all' ? await this.#allExperimentIds(options?.signal) : [...new Set(experimentIds)];
+    if (ids.length === 0) return [];
+    // IS NULL on a tag: MLflow's search grammar since 3.x (search_utils.py VALID_TAG_COMPARATORS).
+    const filter = query.parent === null ? `tags.\`${PARENT_TAG}\` IS NULL` : `tags.\`${PARENT_TAG}\` = ${quoted(query.parent)}`;
+    const search = { experiment_ids: ids, filter, run_view_type: 'ACTIVE_ONLY', order_by: ['attributes.start_time DESC'] };
+    return this.#searchPages(search, query.max, options?.signal);
+  }
+
   async searchRuns(experimentIds: string[] | 'all', options?: CallOptions): Promise<Run[]> {
     const ids = experimentIds === 'all' ? await this.#allExperimentIds(options?.signal) : [...new Set(experimentIds)];
     if (ids.length === 0) return [];
-    const runs: Run[] = [];
-    let pageToken: string | undefined;
-    do {
-      const answer = await this.#client.post(
-        `${API}/runs/search`,
-        {
-          experiment_ids: ids,
-          run_view_type: 'ALL',
-          max_results: SEARCH_MAX_RESULTS_DEFAULT,
-          // MLflow breaks ties by run id, so pages never overlap.
-          order_by: ['attributes.start_time ASC'],
-          ...(pageToken ? { page_token: pageToken } : {}),
-        },
-        options?.signal,
-      );
-      runs.push(...((answer.runs ?? []) as Json[]).map(decodeRun));
-      pageToken = nextPageToken(answer);
-    } while (pageToken !== undefined);
-    return runs;
+    // MLflow breaks ties by run id, so pages never overlap.
+    return this.#searchPages({ experiment_ids: ids, run_view_type: 'ALL', order_by: ['attributes.start_time ASC'] }, undefined, options?.signal);
+  }
+
+  async listArtifacts(runId: string, options?: CallOptions): Promise<ArtifactFile[]> {
+    const files: ArtifactFile[] = [];
+    // One request per folder: the server lists one level (handlers.py `list_artifacts_impl`), with
+    // paths relative to the run's artifact root.
+    const folders = [''];
+    while (folders.length > 0) {
+      const folder = folders.pop()!;
+      const answer = await this.#client.get(`${API}/artifacts/list`, { run_id: runId, ...(folder ? { path: folder } : {}) }, options?.signal);
+      for (const file of (answer.files ?? []) as { path?: string; is_dir?: boolean; file_size?: unknown }[]) {
+        if (!file.path) continue;
+        if (file.is_dir) folders.push(file.path);
+        else files.push({ path: file.path, size: parseNumber(file.file_size) ?? 0 });
+      }
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   metricPoints(runId: string, after: string | undefined, max: number, options?: CallOptions): Promise<MetricPage> {
@@ -151,6 +163,19 @@ class RestStore implements Store {
 
   async close(): Promise<void> {
     this.#client.close();
+  }
+
+  /** runs/search page after page, until the last or `max` runs (undefined: every one). */
+  async #searchPages(search: Json, max: number | undefined, signal?: AbortSignal): Promise<Run[]> {
+    const runs: Run[] = [];
+    let pageToken: string | undefined;
+    do {
+      const wanted = max === undefined ? SEARCH_MAX_RESULTS_DEFAULT : Math.min(max - runs.length, SEARCH_MAX_RESULTS_DEFAULT);
+      const answer = await this.#client.post(`${API}/runs/search`, { ...search, max_results: wanted, ...(pageToken ? { page_token: pageToken } : {}) }, signal);
+      runs.push(...((answer.runs ?? []) as Json[]).map(decodeRun));
+      pageToken = nextPageToken(answer);
+    } while (pageToken !== undefined && (max === undefined || runs.length < max));
+    return runs;
   }
 
   async #allExperimentIds(signal?: AbortSignal): Promise<string[]> {

@@ -7,14 +7,15 @@ import path from 'node:path';
 import { TrackingError } from '../errors.ts';
 import {
   FOUND_RUNS,
-  type Batch, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+  type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { Connection, isConstraintViolation } from './connection.ts';
 import { prepareDatabase } from './create.ts';
+import { listLocalArtifacts } from './artifacts.ts';
 import { insertDatasetInputs } from './inputs.ts';
 import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
 import { insertMetrics, readMetricPoints } from './metrics.ts';
-import { readRuns } from './runs.ts';
+import { readRuns, runsWithParent } from './runs.ts';
 import {
   changedParamsError,
   checkParamKeysUnique,
@@ -169,12 +170,26 @@ class SqliteStore implements Store {
     return db.read(() => readRuns(db, 'run_uuid = ?', [runId])[0], options.signal);
   }
 
+  async findRuns(experimentIds: string[] | 'all', query: RunQuery, options: CallOptions = {}): Promise<Run[]> {
+    const ids = experimentIds === 'all' ? [] : numericIds(experimentIds);
+    if (experimentIds !== 'all' && ids.length === 0) return [];
+    const db = await this.#connection();
+    const { where, args } = runsWithParent(ids, query);
+    return db.read(() => readRuns(db, where, args).reverse(), options.signal);
+  }
+
   async searchRuns(experimentIds: string[] | 'all', options: CallOptions = {}): Promise<Run[]> {
     const ids = experimentIds === 'all' ? [] : numericIds(experimentIds);
     if (experimentIds !== 'all' && ids.length === 0) return [];
     const db = await this.#connection();
     const where = experimentIds === 'all' ? '1' : `experiment_id IN (${ids.map(() => '?').join(', ')})`;
     return db.read(() => readRuns(db, where, ids), options.signal);
+  }
+
+  async listArtifacts(runId: string, options: CallOptions = {}): Promise<ArtifactFile[]> {
+    const run = await this.getRun(runId, options);
+    if (!run) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
+    return listLocalArtifacts(run.info.artifactUri);
   }
 
   async metricPoints(runId: string, after: string | undefined, max: number, options: CallOptions = {}): Promise<MetricPage> {
