@@ -2,7 +2,8 @@
 // kept with the run (bounded) beside the commit MLflow's tags name. Taken once the command has
 // started, never before: spawning git costs more than the rest of mlrun's start-up. Changes to
 // files the pipeline writes itself (dvc.lock, outputs kept in git) are left out: they say nothing
-// of the code the run was made from. Untracked files are not changes, as for `git describe --dirty`.
+// of the code the run was made from. So are `.gitignore` files: DVC adds its outputs to them as
+// stages run, and mlrun its embedded mlflow.db (private-folders.ts); an ignore rule is not code. Untracked files are not changes, as for `git describe --dirty`.
 // Secrets are taken out as from everything else mlrun records (redact.ts).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,7 +29,7 @@ export async function readWorkTreeDiff(cwd: string, generated: string[], runId: 
   if (!workTree) return undefined;
   // A pathspec outside the work tree is an error to git.
   const excluded = generated.filter((file) => !path.relative(workTree, file).startsWith('..')).map((file) => `:(exclude,literal)${file}`);
-  const args = ['diff', 'HEAD', '--no-color', '--no-ext-diff', '--no-textconv', '--', ':/', ':(exclude,glob,top)**/dvc.lock', ...excluded];
+  const args = ['diff', 'HEAD', '--no-color', '--no-ext-diff', '--no-textconv', '--', ':/', ':(exclude,glob,top)**/dvc.lock', ':(exclude,glob,top)**/.gitignore', ...excluded];
   const diff = await boundedOutput('git', args, cwd);
   if (!diff || diff.text.length === 0) return undefined;
   // Latin-1 keeps every byte as one character, so the diff's bytes outside the secrets stay as they are.

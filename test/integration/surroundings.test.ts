@@ -188,6 +188,10 @@ describe('a git work tree: the embedded store never shows in git status', () => 
     assert.equal(result.stdout.toString(), ' M .gitignore\n');
     assert.equal(fs.readFileSync(path.join(project, '.gitignore'), 'utf8'), '*.db\n/mlflow.db-wal\n/mlflow.db-shm\n/mlflow.db-journal\n');
     assert.equal(gitStatus(project), ' M .gitignore\n');
+    // mlrun's own lines in a tracked .gitignore do not make the run one of uncommitted changes.
+    const [run] = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { experimentIds: ['0'] }).runs;
+    assert.equal(run!.tags['mlrun.git.dirty'], undefined);
+    assert.ok(run!.tags['mlflow.source.git.commit']);
   });
 
   test('outside a git work tree, and for a database named by MLFLOW_TRACKING_URI: no .gitignore is written', async () => {
