@@ -64,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--step-keys <keys>', 'comma-separated keys that set the step (default: global_step,step,iter,epoch)')
     .option('--output-log', "keep the command's output as the artifact mlrun/output.log (the default)")
     .option('--no-output-log', "do not keep the command's output")
+    .option('--system-metrics', "log MLflow's system-metric histories (default: MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING)")
+    .option('--no-system-metrics', 'log only the summary of what the command used')
     .addHelpText('after', EXAMPLES)
     .action(async (stray: string[], options, invoked: Command) => {
       const { stageCommand } = await import('./stage/stage.ts');
