@@ -82,7 +82,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
       },
       generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
       beforeClose: async (tracking, result, hurry) => {
-        const [streamed = new Map()] = await Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish()]);
+        const [streamed = new Map()] = await Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]);
         await paramsLogged;
         const tags: Tag[] = [];
         const files: ArtifactFile[] = [];

@@ -50,39 +50,66 @@ export function reapedChildrenCpuSeconds(): number | undefined {
   return readStat('self')?.childrenCpuSeconds;
 }
 
-/** The process `rootPid` and its descendants now, or undefined when it is gone or there is no /proc. */
-export function sampleTree(rootPid: number): TreeSample | undefined {
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return undefined;
+/**
+ * The process `rootPid` and its descendants, sampled again and again. Finding the descendants
+ * takes a look at every process's parent (this kernel may not list a process's children); a
+ * process once seen outside the tree stays outside (a parent never changes into one in the tree),
+ * so later samples read only the tree and the processes that are new since.
+ */
+export class ProcessTree {
+  private readonly rootPid: number;
+  private readonly outside = new Set<number>();
+
+  constructor(rootPid: number) {
+    this.rootPid = rootPid;
   }
-  const childrenOf = new Map<number, number[]>();
-  const stats = new Map<number, Stat>();
-  for (const name of names) {
-    const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
-    const stat = readStat(pid);
-    if (!stat) continue;
-    stats.set(pid, stat);
-    const siblings = childrenOf.get(stat.ppid);
-    if (siblings) siblings.push(pid);
-    else childrenOf.set(stat.ppid, [pid]);
+
+  /**
+   * The tree now, or undefined when it is gone or there is no /proc. `withDescendants: false`
+   * reads the root alone: a process that has just started its program has none yet.
+   */
+  sample(withDescendants = true): TreeSample | undefined {
+    let names: string[];
+    try {
+      names = withDescendants ? fs.readdirSync('/proc') : [String(this.rootPid)];
+    } catch {
+      return undefined;
+    }
+    const childrenOf = new Map<number, number[]>();
+    const stats = new Map<number, Stat>();
+    const listed = new Set<number>();
+    for (const name of names) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid)) continue;
+      listed.add(pid);
+      if (this.outside.has(pid)) continue;
+      const stat = readStat(pid);
+      if (!stat) continue;
+      stats.set(pid, stat);
+      const siblings = childrenOf.get(stat.ppid);
+      if (siblings) siblings.push(pid);
+      else childrenOf.set(stat.ppid, [pid]);
+    }
+    if (!stats.has(this.rootPid)) return undefined;
+    const sample: TreeSample = { pids: [], rssBytes: 0, largestPeakBytes: 0, cpuSeconds: 0 };
+    for (let queue = [this.rootPid]; queue.length > 0; ) {
+      const pid = queue.pop()!;
+      const stat = stats.get(pid)!;
+      const memory = readMemory(pid);
+      sample.pids.push(pid);
+      sample.rssBytes += memory.rssBytes;
+      sample.largestPeakBytes = Math.max(sample.largestPeakBytes, memory.peakBytes);
+      sample.cpuSeconds += stat.cpuSeconds + stat.childrenCpuSeconds;
+      queue = queue.concat(childrenOf.get(pid) ?? []);
+    }
+    if (withDescendants) {
+      // A pid gone from /proc may come back as a new process, which may be in the tree.
+      for (const pid of this.outside) if (!listed.has(pid)) this.outside.delete(pid);
+      const inside = new Set(sample.pids);
+      for (const pid of stats.keys()) if (!inside.has(pid)) this.outside.add(pid);
+    }
+    return sample;
   }
-  if (!stats.has(rootPid)) return undefined;
-  const sample: TreeSample = { pids: [], rssBytes: 0, largestPeakBytes: 0, cpuSeconds: 0 };
-  for (let queue = [rootPid]; queue.length > 0; ) {
-    const pid = queue.pop()!;
-    const stat = stats.get(pid)!;
-    const memory = readMemory(pid);
-    sample.pids.push(pid);
-    sample.rssBytes += memory.rssBytes;
-    sample.largestPeakBytes = Math.max(sample.largestPeakBytes, memory.peakBytes);
-    sample.cpuSeconds += stat.cpuSeconds + stat.childrenCpuSeconds;
-    queue = queue.concat(childrenOf.get(pid) ?? []);
-  }
-  return sample;
 }
 
 const VM_RSS = /^VmRSS:\s*(\d+) kB/m;

@@ -51,14 +51,18 @@ export class SystemMetrics {
     setImmediate(() => void this.watchGpus().catch(() => undefined));
   };
 
-  /** The command ended: the last history point and the summary go to the run. */
-  async finish(): Promise<void> {
+  /** The command ended: the last history point and the summary go to the run, unless `hurry` says stop waiting. */
+  async finish(hurry: AbortSignal): Promise<void> {
     const history = await this.history;
     this.finished = true;
     history?.finish();
     for (const stop of this.stopGpu) stop();
     this.deliver(this.usage.summary(Date.now()));
-    await this.delivered;
+    if (hurry.aborted) return;
+    await new Promise<void>((resolve) => {
+      hurry.addEventListener('abort', () => resolve(), { once: true });
+      void this.delivered.then(resolve);
+    });
   }
 
   private async startHistory(settings: HistorySettings): Promise<SystemHistory> {

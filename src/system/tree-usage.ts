@@ -2,7 +2,7 @@
 // used an NVIDIA GPU, its peak GPU memory. Measured for every stage, so each sample is cheap (a
 // scan of /proc, a few milliseconds) and none of it runs on the command's critical path.
 import type { Metric } from '../tracking/store.ts';
-import { reapedChildrenCpuSeconds, sampleTree, type TreeSample } from './proc.ts';
+import { ProcessTree, reapedChildrenCpuSeconds, type TreeSample } from './proc.ts';
 
 /** Samples come quickly at first, so that a short command is seen in full, then every second. */
 const FIRST_GAP_MS = 10;
@@ -10,7 +10,7 @@ const LAST_GAP_MS = 1000;
 const MEGABYTE = 1e6;
 
 export class TreeUsage {
-  private pid: number | undefined;
+  private tree: ProcessTree | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reapedCpuAtStart: number | undefined;
   private treeCpuSeconds = 0;
@@ -22,16 +22,16 @@ export class TreeUsage {
 
   /** The command was spawned (its program is already exec'd): the first sample. */
   start(pid: number): void {
-    this.pid = pid;
+    this.tree = new ProcessTree(pid);
     this.reapedCpuAtStart = reapedChildrenCpuSeconds();
-    this.sample();
+    this.sample(false);
     this.schedule(FIRST_GAP_MS);
   }
 
   /** Takes a sample now (also for the histories); undefined once the command is gone. */
-  sample(): TreeSample | undefined {
-    if (this.pid === undefined || this.cpuSeconds !== undefined) return undefined;
-    const sample = sampleTree(this.pid);
+  sample(withDescendants = true): TreeSample | undefined {
+    if (this.tree === undefined || this.cpuSeconds !== undefined) return undefined;
+    const sample = this.tree.sample(withDescendants);
     if (!sample) return undefined;
     this.peakRssBytes = Math.max(this.peakRssBytes, sample.rssBytes, sample.largestPeakBytes);
     this.treeCpuSeconds = Math.max(this.treeCpuSeconds, sample.cpuSeconds);

@@ -35,9 +35,7 @@ before(() => {
 });
 
 function systemKeys(run: PyRun): string[] {
-  return Object.keys(run.history)
-    .filter((key) => key.startsWith('system/'))
-    .sort();
+  return Object.keys(run.system.history).sort();
 }
 
 async function stageRun(uri: string, argv: string[], env: Record<string, string> = {}, files: Record<string, string> = {}) {
@@ -53,11 +51,11 @@ for (const backend of storeBackends) {
       const { uri } = await backend.open();
       const { run, stderr } = await stageRun(uri, [allocBurn]);
       assert.deepEqual(systemKeys(run), SUMMARY_KEYS);
-      for (const key of SUMMARY_KEYS) assert.deepEqual(run.history[key]!.map((point) => point.step), [0], key);
-      const peak = Number(run.metrics['system/process_peak_rss_megabytes']);
+      for (const key of SUMMARY_KEYS) assert.deepEqual(run.system.history[key]!.map((point) => point.step), [0], key);
+      const peak = Number(run.system.metrics['system/process_peak_rss_megabytes']);
       assert.ok(Math.abs(peak - 300) <= 30, `peak RSS ${peak} MB, not within 10% of 300 MB`);
       const truth = Number(/tree_cpu_seconds=([\d.]+)/.exec(stderr)?.[1]);
-      const cpu = Number(run.metrics['system/process_cpu_seconds']);
+      const cpu = Number(run.system.metrics['system/process_cpu_seconds']);
       assert.ok(truth >= 3, stderr);
       assert.ok(Math.abs(cpu - truth) <= 0.2 * truth, `CPU ${cpu} s, not within 20% of getrusage's ${truth} s`);
     });
@@ -66,9 +64,9 @@ for (const backend of storeBackends) {
       const { uri } = await backend.open();
       const { run } = await stageRun(uri, ['sh', '-c', 'echo run=$MLFLOW_RUN_ID; sleep 0.05']);
       assert.deepEqual(systemKeys(run), SUMMARY_KEYS);
-      const peak = Number(run.metrics['system/process_peak_rss_megabytes']);
+      const peak = Number(run.system.metrics['system/process_peak_rss_megabytes']);
       assert.ok(peak > 0 && peak < 50, `peak RSS ${peak} MB`);
-      const cpu = Number(run.metrics['system/process_cpu_seconds']);
+      const cpu = Number(run.system.metrics['system/process_cpu_seconds']);
       assert.ok(cpu >= 0 && cpu < 0.5, `CPU ${cpu} s`);
     });
 
@@ -78,11 +76,11 @@ for (const backend of storeBackends) {
       const { run } = await stageRun(uri, ['sh', '-c', 'echo run=$MLFLOW_RUN_ID; sleep 3.5'], env);
       assert.deepEqual(systemKeys(run), [...HISTORY_KEYS.map((key) => `system/${key}`), ...SUMMARY_KEYS].sort());
       for (const key of HISTORY_KEYS) {
-        const steps = run.history[`system/${key}`]!.map((point) => point.step).sort((a, b) => a - b);
+        const steps = run.system.history[`system/${key}`]!.map((point) => point.step).sort((a, b) => a - b);
         assert.ok(steps.length >= 5, `${key}: ${steps.length} points`);
         assert.deepEqual(steps, steps.map((_, index) => index), key);
       }
-      const rss = run.history['system/process_memory_rss_megabytes']!.map((point) => Number(point.value));
+      const rss = run.system.history['system/process_memory_rss_megabytes']!.map((point) => Number(point.value));
       assert.ok(rss.every((value) => value > 0 && value < 50), `the tree's RSS: ${rss.join(', ')}`);
     });
   });
@@ -96,7 +94,7 @@ describe('histories as configured', () => {
     assert.equal(result.code, 0, result.stderr);
     const [run] = inspectMlflow(uri, { runIds: [runIdOf(result)], withHistory: true }).runs;
     assert.deepEqual(systemKeys(run!), [...HISTORY_KEYS.map((key) => `system/node_0/${key}`), ...SUMMARY_KEYS].sort());
-    const points = run!.history['system/node_0/disk_usage_percentage']!.length;
+    const points = run!.system.history['system/node_0/disk_usage_percentage']!.length;
     assert.ok(points >= 4 && points <= 6, `${points} points in 2.2 s`);
   });
 
@@ -106,11 +104,17 @@ describe('histories as configured', () => {
     assert.deepEqual(systemKeys(run), SUMMARY_KEYS);
   });
 
-  test('a switch MLflow would refuse is a usage error before the command starts', async () => {
+  test('a switch MLflow would refuse, or an interval that is not positive, is a usage error before the command starts', async () => {
     const { uri } = await storeBackends[1]!.open();
-    const result = await runMlrun(['--', 'sh', '-c', 'echo started'], { cwd: tempProject('system', {}), env: { MLFLOW_TRACKING_URI: uri, MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING: 'yes' } });
-    assert.equal(result.code, 2);
-    assert.equal(result.stdout.toString(), '');
-    assert.deepEqual(result.messages, ["mlrun: MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING must be true, false, 1 or 0, not 'yes'"]);
+    const cases: [Record<string, string>, string][] = [
+      [{ MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING: 'yes' }, "mlrun: MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING must be true, false, 1 or 0, not 'yes'"],
+      [{ MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING: 'true', MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL: '0' }, "mlrun: MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL must be a positive number, not '0'"],
+    ];
+    for (const [env, message] of cases) {
+      const result = await runMlrun(['--', 'sh', '-c', 'echo started'], { cwd: tempProject('system', {}), env: { MLFLOW_TRACKING_URI: uri, ...env } });
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout.toString(), '');
+      assert.deepEqual(result.messages, [message]);
+    }
   });
 });
