@@ -68,6 +68,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-output-log', "do not keep the command's output")
     .option('--auto-parent', 'under a plain dvc repro, nest the stage under a parent run of the launch, made by its first stage (the default)')
     .option('--no-auto-parent', 'with no parent given, record the stage as a run of its own')
+    .option('--system-metrics', "log MLflow's system-metric histories (default: MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING)")
+    .option('--no-system-metrics', 'log only the summary of what the command used')
     .addHelpText('after', EXAMPLES)
     .action(async (stray: string[], options, invoked: Command) => {
       const { stageCommand } = await import('./stage/stage.ts');

@@ -17,6 +17,8 @@ export interface RunCommandOptions {
   onStderr?: OnChunk;
   /** Pipes for the command's stdout and stderr (pipes.ts); without them, Node's socket pairs. */
   pipes?: CommandPipes;
+  /** Sees the command once its program runs, before any of its output (the system metrics). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface CommandResult extends CommandOutcome {
@@ -45,6 +47,7 @@ export async function runCommand(argv: string[], options: RunCommandOptions): Pr
     if (pipes) closeEnds(pipes, 'write');
     for (const fd of standIns) if (fd !== undefined) fs.closeSync(fd);
   }
+  options.onSpawn?.(child);
   let writeError: CommandOutcome['writeError'];
   const failed = (stream: RelayedStream) => (error: NodeJS.ErrnoException) => {
     writeError ??= { stream, code: error.code ?? 'EIO', message: error.message.replace(/, write$/, '') };

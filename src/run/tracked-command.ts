@@ -57,7 +57,7 @@ export interface CommandSpec {
   /** The variables that point the command at its run. */
   commandEnv: (tracking: Tracking, env: NodeJS.ProcessEnv) => NodeJS.ProcessEnv;
   /** Once the run exists, before the command starts: what watches its output (metrics, the output log). */
-  attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr'>;
+  attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr' | 'onSpawn'>;
   /**
    * Logs what the run should hold once the command ended, before the run is closed; returns tags
    * to add. `hurry` aborts when the user signals mlrun again: stop waiting, keep what is left.
@@ -191,7 +191,7 @@ async function stopBeforeCommand(signal: ForwardedSignal, tracking: Tracking | u
 }
 
 /** The command runs even when watching its output cannot be set up (no temp space, a bug). */
-function attachSafely(spec: CommandSpec, tracking: Tracking, reporter: Reporter): Pick<RunCommandOptions, 'onStdout' | 'onStderr'> | undefined {
+function attachSafely(spec: CommandSpec, tracking: Tracking, reporter: Reporter): Pick<RunCommandOptions, 'onStdout' | 'onStderr' | 'onSpawn'> | undefined {
   try {
     return spec.attach?.(tracking);
   } catch (error) {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { MetricConfigOptions } from '../metrics/parse/config.ts';
 import type { MetricsFrom } from '../metrics/parse/stream.ts';
+import type { HistorySettings } from '../system/history.ts';
 import { UsageError } from './usage-error.ts';
 
 export const PROJECT_FILE = 'mlrun.yaml';
@@ -20,6 +21,7 @@ export interface SettingFlags {
   stepKeys?: string;
   outputLog?: boolean;
   autoParent?: boolean;
+  systemMetrics?: boolean;
 }
 
 export interface StageSettings {
@@ -28,16 +30,20 @@ export interface StageSettings {
   outputLog: boolean;
   /** Whether a stage of a plain `dvc repro` with no parent given nests under a parent of its launch. */
   autoParent: boolean;
+  /** The histories of MLflow's system metrics, when asked for (the summary is always logged). */
+  systemMetrics: HistorySettings | undefined;
 }
 
 /** One source of settings, in the spelling of dvc.yaml and mlrun.yaml (snake_case keys). */
 type Layer = { where: string; values: Record<string, unknown> };
 
-export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, projectRoot: string): StageSettings {
+export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, projectRoot: string, env: NodeJS.ProcessEnv): StageSettings {
   const layers: Layer[] = [
     { where: 'the command line', values: fromFlags(flags) },
     { where: "the stage's meta.mlrun in dvc.yaml", values: mlrunSection(stageMeta, "the stage's meta.mlrun in dvc.yaml") },
     { where: PROJECT_FILE, values: readProjectFile(projectRoot) },
+    // MLflow's own switch, below every explicit setting as mlflow.start_run(log_system_metrics=) is.
+    { where: 'the environment', values: { system_metrics: envValue(env, SYSTEM_METRICS_SWITCH, mlflowBoolean) } },
   ];
   const layerOf = (key: string) => layers.find((layer) => layer.values[key] !== undefined);
   const first = <T>(key: string, check: (value: unknown, where: string) => T): T | undefined => {
@@ -62,8 +68,37 @@ export function resolveStageSettings(flags: SettingFlags, stageMeta: unknown, pr
     metricsFrom: first('metrics_from', oneOf(['stdout', 'stderr', 'both'])) ?? 'stdout',
     outputLog: first('output_log', boolean) ?? true,
     autoParent: first('auto_parent', boolean) ?? true,
+    systemMetrics: first('system_metrics', boolean) ? historySettings(env) : undefined,
   };
 }
+
+const SYSTEM_METRICS_SWITCH = 'MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING';
+
+/** MLflow's variables and defaults (mlflow/environment_variables.py, SystemMetricsMonitor). */
+function historySettings(env: NodeJS.ProcessEnv): HistorySettings {
+  const positive = (parse: (text: string) => number) => (text: string, where: string) => {
+    const value = parse(text);
+    if (!(value > 0)) throw new UsageError(`${where} must be a positive number, not '${text}'`);
+    return value;
+  };
+  return {
+    intervalSeconds: envValue(env, 'MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL', positive(Number)) ?? 10,
+    samplesBeforeLogging: envValue(env, 'MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING', positive((text) => (/^\s*\d+\s*$/.test(text) ? Number(text) : NaN))) ?? 1,
+    nodeId: env.MLFLOW_SYSTEM_METRICS_NODE_ID || undefined,
+  };
+}
+
+function envValue<T>(env: NodeJS.ProcessEnv, name: string, check: (text: string, where: string) => T): T | undefined {
+  const text = env[name];
+  return text === undefined || text === '' ? undefined : check(text, name);
+}
+
+/** MLflow's _BooleanEnvironmentVariable: true, false, 1 or 0, in any case. */
+const mlflowBoolean = (text: string, where: string): boolean => {
+  const value = text.toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(value)) throw new UsageError(`${where} must be true, false, 1 or 0, not '${text}'`);
+  return value === 'true' || value === '1';
+};
 
 function fromFlags(flags: SettingFlags): Record<string, unknown> {
   return {
@@ -75,6 +110,7 @@ function fromFlags(flags: SettingFlags): Record<string, unknown> {
     step_keys: flags.stepKeys?.split(',').map((key) => key.trim()),
     output_log: flags.outputLog,
     auto_parent: flags.autoParent,
+    system_metrics: flags.systemMetrics,
   };
 }
 

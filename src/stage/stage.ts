@@ -14,6 +14,7 @@ import { experimentOf, experimentRun, markExperimentRun, type ExperimentRun } fr
 import { recordStageRun } from '../pipeline/stage-records.ts';
 import { generatedFiles, runningStage, relativeDvcYaml, stageFileMetrics, stageParams, stageRootOf, stageTags } from './dvc.ts';
 import { StageMetrics } from '../metrics/stage-metrics.ts';
+import { SystemMetrics } from '../system/system-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
 import { statusOf } from '../tracking/tracked-run.ts';
@@ -25,10 +26,11 @@ export interface StageOptions extends RunOptions, SettingFlags {
 export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
   return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, target, reporter }) => {
     const stage = runningStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
-    const settings = resolveStageSettings(options, stage?.meta, projectRoot);
+    const settings = resolveStageSettings(options, stage?.meta, projectRoot, env);
     const metricConfig = compileMetricConfig(settings.metrics);
     let metrics: StageMetrics | undefined;
     let outputLog: OutputLog | undefined;
+    let systemMetrics: SystemMetrics | undefined;
     let paramsLogged: Promise<void> = Promise.resolve();
     const experiment = experimentOf(env);
     let experimentParent: ExperimentRun | undefined;
@@ -73,7 +75,9 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         }
         metrics = new StageMetrics({ config: metricConfig, options: settings.metrics, from: settings.metricsFrom }, tracking);
         outputLog = settings.outputLog ? new OutputLog(tracking.run.runId) : undefined;
+        systemMetrics = new SystemMetrics(settings.systemMetrics, tracking, env, reporter);
         return {
+          onSpawn: systemMetrics.onSpawn,
           onStdout: (chunk) => {
             metrics!.write('stdout', chunk);
             outputLog?.write(chunk);
@@ -86,7 +90,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
       },
       generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
       beforeClose: async (tracking, result, hurry) => {
-        const streamed = (await metrics?.finish(reporter, hurry)) ?? new Map();
+        const [streamed = new Map()] = await Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]);
         await paramsLogged;
         const tags: Tag[] = [];
         const files: ArtifactFile[] = [];

@@ -73,11 +73,13 @@ function content(run: PyRun) {
 /** "N metrics, M params, K artifacts" as mlrun sync counts them. */
 function counts(run: PyRun): string {
   const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-  return `${plural(pointCount(run), 'metric')}, ${plural(Object.keys(run.params).length, 'param')}, ${plural(run.artifacts.length, 'artifact')}`;
+  const metrics = pointCount(run) + pointCount(run, run.system.history);
+  return `${plural(metrics, 'metric')}, ${plural(Object.keys(run.params).length, 'param')}, ${plural(run.artifacts.length, 'artifact')}`;
 }
 
-function pointCount(run: PyRun): number {
-  return Object.values(run.history).reduce((n, points) => n + points.length, 0);
+/** The points of the run's history; without `history`, of what its command printed (not its system/ metrics). */
+function pointCount(run: PyRun, history = run.history): number {
+  return Object.values(history).reduce((n, points) => n + points.length, 0);
 }
 
 describe('mlrun sync', () => {

@@ -28,6 +28,11 @@ export interface PyRun {
   artifact_sha256?: Record<string, string>;
   /** With `withInputs`: `run.inputs.dataset_inputs`, in the order MLflow returns them. */
   inputs?: PyDatasetInput[];
+  /**
+   * The `system/...` metrics (src/system/), which every stage's run ends with: kept apart from
+   * `metrics` and `history`, so that what a test reads there is what the command printed or logged.
+   */
+  system: Pick<PyRun, 'metrics' | 'history'>;
 }
 
 export interface PyDatasetInput {
@@ -64,7 +69,20 @@ export function inspectMlflow(trackingUri: string, query: PyQuery, env: Record<s
     encoding: 'utf8',
     maxBuffer: 512 * 1024 * 1024,
   });
-  return JSON.parse(out) as PyAnswer;
+  const answer = JSON.parse(out) as PyAnswer;
+  for (const run of answer.runs) {
+    run.system = { metrics: takeSystem(run.metrics), history: takeSystem(run.history ?? {}) };
+  }
+  return answer;
+}
+
+function takeSystem<T>(record: Record<string, T>): Record<string, T> {
+  const system: Record<string, T> = {};
+  for (const key of Object.keys(record).filter((name) => name.startsWith('system/'))) {
+    system[key] = record[key]!;
+    delete record[key];
+  }
+  return system;
 }
 
 /** Deletes a run as a user does, with the MLflow Python client (soft: its lifecycle stage becomes `deleted`). */
