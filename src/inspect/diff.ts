@@ -1,7 +1,9 @@
 // `mlrun diff [run] [run]`: two runs' params and metrics side by side, as `dvc params diff` and
 // `dvc metrics diff` print theirs (dvc/compare.py `diff_table`: `Param old new`, `Metric old new
 // Change`, keys sorted, `-` for a missing value, metrics rounded to 5 digits); only what differs
-// unless --all. With no runs named: the two latest launches, older first.
+// unless --all. With no runs named: the two latest launches, older first. What a run cost
+// (`system/…` metrics, system/ folder) is left out: it differs between any two runs and would
+// bury the differences of results; `mlrun show` has it.
 import { UsageError } from '../settings/usage-error.ts';
 import type { Run } from '../tracking/store.ts';
 import { formatNumber, outputStyle, renderTable, type Cell, type Column } from './format.ts';
@@ -29,7 +31,7 @@ export async function diffCommand(names: string[], options: DiffOptions): Promis
     }
     const [a, b] = pair;
     const params = changes(a.params, b.params, options.all === true);
-    const metrics = changes(a.metrics, b.metrics, options.all === true);
+    const metrics = changes(resultsOf(a.metrics), resultsOf(b.metrics), options.all === true);
     if (options.json) {
       const withDiff = Object.fromEntries(Object.entries(metrics).map(([key, change]) => [key, { ...change, diff: difference(change) }]));
       const runs = pair.map((run) => ({ runId: run.info.runId, name: run.info.runName }));
@@ -79,4 +81,9 @@ function shown(value: number | null): string {
 /** The two columns: the runs' names, or their ids where the names are the same. */
 function headers(a: Run, b: Run): [string, string] {
   return a.info.runName !== b.info.runName ? [a.info.runName, b.info.runName] : [a.info.runId, b.info.runId];
+}
+
+/** The metrics that are results: not what the run cost (`system/…`, MLflow's prefix for system metrics). */
+function resultsOf(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([key]) => !key.startsWith('system/')));
 }
