@@ -317,10 +317,13 @@ describe('a plain dvc repro nests its stages under a parent of its own', () => {
   test("no process of mlrun's (a stage, a relay, a watcher) is left running 10 s after the last launch ended", async () => {
     await sleep(Math.max(0, lastEnded + 10_000 - Date.now()));
     const binary = fs.realpathSync(mlrunBinary);
+    // Only this file's: other test files run mlrun at the same time. Its launches' processes (the
+    // stages, and the watchers they start) inherit the experiment name experimentName() made.
+    const ours = new RegExp(`(^|\0)MLFLOW_EXPERIMENT_NAME=auto-parent-[^\0]*-${process.pid}-\\d+(\0|$)`);
     const left = fs.readdirSync('/proc').filter((pid) => {
       if (!/^\d+$/.test(pid)) return false;
       try {
-        return fs.readlinkSync(`/proc/${pid}/exe`) === binary;
+        return fs.readlinkSync(`/proc/${pid}/exe`) === binary && ours.test(fs.readFileSync(`/proc/${pid}/environ`, 'latin1'));
       } catch {
         return false;
       }
