@@ -67,7 +67,8 @@ function generator(style: Style, lines: number): string[] {
 function countPoints(dbPath: string, runId: string): number {
   const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
-    const row = db.prepare('SELECT COUNT(*) AS n FROM metrics WHERE run_uuid = ?').get(runId) as { n: number };
+    // The command's points only: every stage also gets what it cost (system/… summary metrics).
+    const row = db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_uuid = ? AND \"key\" NOT LIKE 'system/%'").get(runId) as { n: number };
     return Number(row.n);
   } finally {
     db.close();
@@ -230,7 +231,7 @@ export async function metricsBenchmark(ctx: BenchContext, sizes: MetricSizes): P
         'start-up, benchmark 1). The passthrough ratio is taken round by round (the command alone, then mlrun, a second apart) and its',
         "median reported: the host's slow and fast spells outlast a round, though single rounds still scatter widely (the range is",
         'printed with the median). The reader also notes when the contender exits (for mlrun:',
-        "every point delivered; the count is then checked with `SELECT COUNT(*) FROM metrics WHERE run_uuid = ?` on the store's SQLite",
+        "every point delivered; the count is then checked with `SELECT COUNT(*) FROM metrics WHERE run_uuid = ? AND key NOT LIKE 'system/%'` on the store's SQLite (the stage's own system/ summary left out)",
         'file, and `sync` flushes the store before the next contender). `command → cat → reader` puts `cat` where mlrun sits: the least',
         'any process passing the output on can cost. `command alone → /dev/null` is the command with nothing reading',
         "its output (time from spawn to exit). The Python client is `bench/log_batch.py`:",
