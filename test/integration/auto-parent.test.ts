@@ -212,8 +212,10 @@ describe('a plain dvc repro nests its stages under a parent of its own', () => {
   test('two queued experiments run with -j 2: one parent each (the experiment\'s, as before), no auto parent', async () => {
     const experiment = experimentName('queue');
     const project = examplePipeline({ uri: serverUri, experimentName: experiment });
-    project.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'q-epochs-3', '-S', 'train.epochs=3']);
-    project.run(dvcBinary, ['exp', 'run', '--queue', '--name', 'q-epochs-4', '-S', 'train.epochs=4']);
+    // -f: every stage runs in both. Without it, a worker may restore the other experiment's
+    // prepare stages from DVC's run cache (stage/run.py run_stage), and those then have no run.
+    project.run(dvcBinary, ['exp', 'run', '--queue', '-f', '--name', 'q-epochs-3', '-S', 'train.epochs=3']);
+    project.run(dvcBinary, ['exp', 'run', '--queue', '-f', '--name', 'q-epochs-4', '-S', 'train.epochs=4']);
     // `--run-all` starts the queue's workers (`dvc queue start -j 2`) and waits for the experiments.
     const result = await finished(project, launchDvc(project, ['exp', 'run', '--run-all', '-j', '2']));
     assert.equal(result.code, 0, result.stderr);
