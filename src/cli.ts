@@ -132,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   withReadOptions(program.command('diff'))
-    .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them.")
+    .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them (without what the runs cost: system/ metrics).")
     .argument('[runs...]', 'two run ids or names, older first (default: the last two launches)')
     .option('--all', 'show the params and metrics that did not change too')
     .addHelpText('after', "\nExamples:\n  mlrun diff\n  mlrun diff 'repro 2026-12-07 14:03:21' nightly")

@@ -1,12 +1,11 @@
 // `mlrun pipeline [options] -- dvc repro`: the parent run of one pipeline launch. Every stage
 // wrapped with `mlrun --` inside it becomes its child. Once DVC is done the parent becomes the
 // launch's summary (launch-end.ts).
-import path from 'node:path';
 import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
 import { pipelineOutputs } from '../dvc/tracked-data.ts';
 import { recordLaunchEnd } from './launch-end.ts';
-import { mlflowEnv, PIPELINE_NAMED, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
+import { commandBasename, mlflowEnv, PIPELINE_NAMED, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 
 export type PipelineOptions = RunOptions;
 
@@ -46,12 +45,12 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
  */
 export function launchName(shownArgv: string[], now: Date): string {
   const words = shownArgv.slice(1).filter((arg) => !arg.startsWith('-'));
-  const command = !isDvc(shownArgv) || words.length === 0 ? path.basename(shownArgv[0]!) : words.slice(0, words[0] === 'exp' || words[0] === 'queue' ? 2 : 1).join(' ');
+  const command = !isDvc(shownArgv) || words.length === 0 ? commandBasename(shownArgv) : words.slice(0, words[0] === 'exp' || words[0] === 'queue' ? 2 : 1).join(' ');
   const two = (n: number) => String(n).padStart(2, '0');
   const date = `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
   return `${command} ${date} ${two(now.getHours())}:${two(now.getMinutes())}:${two(now.getSeconds())}`;
 }
 
 function isDvc(argv: string[]): boolean {
-  return path.basename(argv[0]!) === 'dvc';
+  return commandBasename(argv) === 'dvc';
 }
