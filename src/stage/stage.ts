@@ -55,7 +55,14 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         return experimentParent.runId;
       },
       // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
-      commandEnv: (tracking, env) => ({ ...withoutRunSelectors(env), ...mlflowEnv(tracking, tracking.run.runId) }),
+      // While mlrun samples the histories, MLflow's own monitor in the stage stays off: started by
+      // `mlflow.start_run()` from the same switch (tracking/fluent.py), it would log the same keys
+      // into the same run a second time.
+      commandEnv: (tracking, env) => ({
+        ...withoutRunSelectors(env),
+        ...mlflowEnv(tracking, tracking.run.runId),
+        ...(settings.systemMetrics ? { MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING: 'false' } : {}),
+      }),
       attach: (tracking) => {
         if (stage && pipelineRunId && !tracking.offline) {
           recordStageRun(projectRoot, pipelineRunId, {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runMlrun } from '../support/mlrun.ts';
-import { repoRoot } from '../support/paths.ts';
+import { repoRoot, venvBin } from '../support/paths.ts';
 import { tempProject, runIdOf } from '../support/project.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { storeBackends } from '../support/store-backends.ts';
@@ -96,6 +96,17 @@ describe('histories as configured', () => {
     assert.deepEqual(systemKeys(run!), [...HISTORY_KEYS.map((key) => `system/node_0/${key}`), ...SUMMARY_KEYS].sort());
     const points = run!.system.history['system/node_0/disk_usage_percentage']!.length;
     assert.ok(points >= 4 && points <= 6, `${points} points in 2.2 s`);
+  });
+
+  test('a Python stage using MLflow while mlrun samples: MLflow\'s own monitor stays off, each step logged once', async () => {
+    const { uri } = await storeBackends[1]!.open();
+    const script = 'import mlflow, os, time\nprint("run=" + os.environ["MLFLOW_RUN_ID"], flush=True)\nwith mlflow.start_run():\n    time.sleep(2)\n';
+    const env = { MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING: 'true', MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL: '0.5' };
+    const { run } = await stageRun(uri, [path.join(venvBin, 'python'), '-c', script], env);
+    assert.deepEqual(systemKeys(run), [...HISTORY_KEYS.map((key) => `system/${key}`), ...SUMMARY_KEYS].sort());
+    const steps = run.system.history['system/cpu_utilization_percentage']!.map((point) => point.step).sort((a, b) => a - b);
+    assert.ok(steps.length >= 4, `${steps.length} points`);
+    assert.deepEqual(steps, steps.map((_, index) => index));
   });
 
   test('system_metrics: false in mlrun.yaml wins over MLflow\'s switch in the environment', async () => {
