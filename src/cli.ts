@@ -116,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--limit <n>', 'how many launches and runs to show', '10')
     .option('--all', 'show every one')
     .option('--metrics <keys>', "comma-separated metrics to show (default: the first of the newest launch's)")
-    .addHelpText('after', '\nExamples:\n  mlrun runs\n  mlrun runs --experiment nightly --metrics auc,loss --limit 3')
+    .option('--system', "add what each run cost: CPU seconds, peak RSS (and GPU) memory of its processes; a launch's are its stages' total CPU and largest peak")
+    .addHelpText('after', '\nExamples:\n  mlrun runs\n  mlrun runs --experiment nightly --metrics auc,loss --limit 3\n  mlrun runs --system')
     .action(async (options) => {
       const { runsCommand } = await import('./inspect/runs.ts');
       exitCode = await runsCommand(options);
@@ -132,9 +133,10 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   withReadOptions(program.command('diff'))
-    .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them (without what the runs cost: system/ metrics).")
+    .description("Compare two runs' params and metrics, as dvc params diff and dvc metrics diff print them (what the runs cost, system/ metrics, only with --system).")
     .argument('[runs...]', 'two run ids or names, older first (default: the last two launches)')
     .option('--all', 'show the params and metrics that did not change too')
+    .option('--system', 'compare what the runs cost too (system/ metrics)')
     .addHelpText('after', "\nExamples:\n  mlrun diff\n  mlrun diff 'repro 2026-12-07 14:03:21' nightly")
     .action(async (runs: string[], options) => {
       const { diffCommand } = await import('./inspect/diff.ts');

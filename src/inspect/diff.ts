@@ -2,8 +2,8 @@
 // `dvc metrics diff` print theirs (dvc/compare.py `diff_table`: `Param old new`, `Metric old new
 // Change`, keys sorted, `-` for a missing value, metrics rounded to 5 digits); only what differs
 // unless --all. With no runs named: the two latest launches, older first. What a run cost
-// (`system/…` metrics, system/ folder) is left out: it differs between any two runs and would
-// bury the differences of results; `mlrun show` has it.
+// (`system/…` metrics) is left out unless --system: it differs between any two runs and would
+// bury the differences of results.
 import { UsageError } from '../settings/usage-error.ts';
 import type { Run } from '../tracking/store.ts';
 import { formatNumber, outputStyle, renderTable, type Cell, type Column } from './format.ts';
@@ -12,6 +12,7 @@ import { withSource, type Source, type SourceOptions } from './source.ts';
 
 export interface DiffOptions extends SourceOptions {
   all?: boolean;
+  system?: boolean;
   json?: boolean;
 }
 
@@ -31,7 +32,8 @@ export async function diffCommand(names: string[], options: DiffOptions): Promis
     }
     const [a, b] = pair;
     const params = changes(a.params, b.params, options.all === true);
-    const metrics = changes(resultsOf(a.metrics), resultsOf(b.metrics), options.all === true);
+    const compared = (run: Run) => (options.system ? run.metrics : resultsOf(run.metrics));
+    const metrics = changes(compared(a), compared(b), options.all === true);
     if (options.json) {
       const withDiff = Object.fromEntries(Object.entries(metrics).map(([key, change]) => [key, { ...change, diff: difference(change) }]));
       const runs = pair.map((run) => ({ runId: run.info.runId, name: run.info.runName }));

@@ -1,5 +1,5 @@
 // `mlrun runs`: the latest launches, newest first, each with its stages beneath it in pipeline
-// order, and the runs that stand alone; a few metrics as columns.
+// order, and the runs that stand alone; a few metrics as columns, and with --system what each cost.
 import { UsageError } from '../settings/usage-error.ts';
 import type { Run } from '../tracking/store.ts';
 import { formatDuration, formatNumber, formatTime, outputStyle, renderTable, statusCell, type Cell, type Column, type Style } from './format.ts';
@@ -10,8 +10,20 @@ export interface RunsOptions extends SourceOptions {
   limit: string;
   all?: boolean;
   metrics?: string;
+  system?: boolean;
   json?: boolean;
 }
+
+/**
+ * The columns of --system: the summary every stage's run gets (system/system-metrics.ts). A
+ * launch shows its stages' total CPU and their largest peak; GPU only where a run has it.
+ */
+const COST_COLUMNS = [
+  { key: 'system/process_cpu_seconds', header: 'CPU s', ofLaunch: (values: number[]) => values.reduce((sum, value) => sum + value, 0) },
+  { key: 'system/process_peak_rss_megabytes', header: 'Peak RSS MB', ofLaunch: (values: number[]) => Math.max(...values) },
+  { key: 'system/process_peak_gpu_memory_megabytes', header: 'Peak GPU MB', ofLaunch: (values: number[]) => Math.max(...values) },
+];
+type CostColumn = (typeof COST_COLUMNS)[number];
 
 /** Metric columns when --metrics does not choose: the first keys of the newest launch's summary. */
 const DEFAULT_METRIC_COLUMNS = 4;
@@ -30,7 +42,9 @@ export async function runsCommand(options: RunsOptions): Promise<number> {
     }
     const style = outputStyle(process.env);
     const metrics = chosenMetrics ?? defaultMetrics(shown);
-    const lines = shown.length === 0 ? [] : renderTable(columnsOf(metrics), shown.flatMap((entry) => rowsOf(entry, metrics, style)), style);
+    const costs = options.system ? costColumnsOf(shown) : [];
+    const rows = shown.flatMap((entry) => rowsOf(entry, metrics, style).map((row, index) => [...row, ...costCells(entry, index, costs)]));
+    const lines = shown.length === 0 ? [] : renderTable([...columnsOf(metrics), ...costs.map((cost): Column => ({ header: cost.header, align: 'right' }))], rows, style);
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
     if (entries.length > shown.length) process.stderr.write(`mlrun: older runs not shown (--limit ${limit}); --all shows every one\n`);
     return 0;
@@ -40,6 +54,28 @@ export async function runsCommand(options: RunsOptions): Promise<number> {
 function defaultMetrics(entries: Entry[]): string[] {
   const launch = entries.find((entry) => isLaunch(entry.run)) ?? entries[0];
   return Object.keys(launch?.run.metrics ?? {}).sort().slice(0, DEFAULT_METRIC_COLUMNS);
+}
+
+/** The cost columns some shown run has a value for. */
+function costColumnsOf(entries: Entry[]): CostColumn[] {
+  const runs = entries.flatMap((entry) => [entry.run, ...entry.stages.flatMap((stage) => (stage.run ? [stage.run] : []))]);
+  return COST_COLUMNS.filter((cost) => runs.some((run) => cost.key in run.metrics));
+}
+
+/** Row `index` of an entry: 0 is its run, then its stages. */
+function costCells(entry: Entry, index: number, costs: CostColumn[]): Cell[] {
+  if (index > 0) return costs.map((cost) => costCell(entry.stages[index - 1]!.run?.metrics[cost.key]));
+  return costs.map((cost) => costCell(entry.run.metrics[cost.key] ?? launchCost(entry, cost)));
+}
+
+/** A launch's own run measures none of its stages: it sums them up. */
+function launchCost(entry: Entry, cost: CostColumn): number | undefined {
+  const values = entry.stages.flatMap((stage) => (stage.run && cost.key in stage.run.metrics ? [stage.run.metrics[cost.key]!] : []));
+  return values.length === 0 ? undefined : cost.ofLaunch(values);
+}
+
+function costCell(value: number | undefined): Cell {
+  return { text: value === undefined ? '-' : formatNumber(value) };
 }
 
 function columnsOf(metrics: string[]): Column[] {

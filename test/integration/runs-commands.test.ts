@@ -245,6 +245,27 @@ for (const store of stores) {
       });
     });
 
+    test('runs --system and diff --system: what each stage cost; a launch its stages\' total CPU and largest peak', async () => {
+      const result = await read(['runs', '--system', '--limit', '1']);
+      assert.equal(result.code, 0, result.stderr);
+      const second = launches[0]!;
+      const ran = second.stages.filter((stage): stage is RunJson => 'runId' in stage);
+      const cpu = (run: RunJson) => run.metrics['system/process_cpu_seconds']!;
+      const rss = (run: RunJson) => run.metrics['system/process_peak_rss_megabytes']!;
+      const shown = (value: number) => String(Number(value.toFixed(5)));
+      assert.deepEqual(normalized(result.stdout), [
+        'Run | Status | Started | Duration | m/train-1.json:score | m/train-2.json:score | CPU s | Peak RSS MB',
+        `repro TIME | FAILED | TIME | DURATION | 0.2 | 0.4 | ${shown(ran.reduce((sum, run) => sum + cpu(run), 0))} | ${shown(Math.max(...ran.map(rss)))}`,
+        ...ran.map((run) => `  ${run.name} | ${run.status} | TIME | DURATION | - | - | ${shown(cpu(run))} | ${shown(rss(run))}`),
+        '  prepare | SKIPPED | - | - | - | - | - | -',
+        '',
+      ]);
+      const [train1, train2] = [(launches[1]!.stages[1] as RunJson), ran[0]!];
+      const diff = parsed<{ metrics: Record<string, unknown> }>(await read(['diff', '--json', '--system', '--all', train1.runId, train2.runId]));
+      assert.deepEqual(Object.keys(diff.metrics), ['score', 'system/process_cpu_seconds', 'system/process_peak_rss_megabytes']);
+      assert.deepEqual(diff.metrics['system/process_peak_rss_megabytes'], { old: rss(train1), new: rss(train2), diff: rss(train2) - rss(train1) });
+    });
+
     test('an unknown run or experiment is one line and exit 1; a usage error exit 2', async () => {
       const unknown = await read(['show', 'no-such-run']);
       assert.equal(unknown.code, 1);
