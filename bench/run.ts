@@ -1,4 +1,4 @@
-// `node bench/run.ts [--quick] [--only overhead,profile,pipeline,artifacts,metrics]`: starts the
+// `node bench/run.ts [--quick] [--only overhead,profile,pipeline,artifacts,metrics,sampler]`: starts the
 // local mlflow server, runs the benchmarks (each contender measured alternately), stops the
 // server whatever happens, and writes BENCHMARKS.md. scripts/bench builds build/mlrun first.
 import fs from 'node:fs';
@@ -7,6 +7,7 @@ import { metricsBenchmark, type MetricSizes } from './metrics.ts';
 import { overheadBenchmark, overheadProject, removeOverheadProject } from './overhead.ts';
 import { pipelineBenchmark } from './pipeline.ts';
 import { profileBenchmark } from './profile.ts';
+import { samplerBenchmark } from './sampler.ts';
 import type { BenchContext, Section } from './report-types.ts';
 import { collectVersions, describeMachine, writeReport } from './report.ts';
 import { startServer, type BenchServer } from './server.ts';
@@ -31,7 +32,7 @@ function metricSizes(quick: boolean, fullSize: boolean): MetricSizes {
   return { localLines: 1_000_000, serverLines: fullSize ? 1_000_000 : 100_000, keyLines: 200_000, reps: 11, keyReps: 2, serverReps: 3 };
 }
 
-const ALL = ['overhead', 'profile', 'pipeline', 'artifacts', 'metrics'] as const;
+const ALL = ['overhead', 'profile', 'pipeline', 'artifacts', 'metrics', 'sampler'] as const;
 
 function parseArgs(argv: string[]): { quick: boolean; fullSize: boolean; only: Set<string> } {
   let quick = false;
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
     if (only.has('pipeline')) await attempt('pipeline', async () => [await pipelineBenchmark(ctx)]);
     if (only.has('artifacts')) await attempt('artifacts', async () => [await artifactsBenchmark(ctx, artifactSizes(quick, fullSize))]);
     if (only.has('metrics')) await attempt('metrics', async () => [await metricsBenchmark(ctx, metricSizes(quick, fullSize))]);
+    if (only.has('sampler')) await attempt('sampler', async () => [await samplerBenchmark(ctx)]);
   } finally {
     await stopServer();
   }

@@ -37,7 +37,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  /** Measure peak RSS with /usr/bin/time -f %M (KB). */
+  /** Measure peak RSS and CPU time with /usr/bin/time. */
   rss?: boolean;
   /** Keep stdout (otherwise it is read and dropped). */
   keepStdout?: boolean;
@@ -55,6 +55,8 @@ export interface RunResult {
   code: number | null;
   /** peak RSS in MB, when asked for */
   rssMb?: number;
+  /** user + system CPU time of the process and the children it waited for, ms, with rssMb */
+  cpuMs?: number;
 }
 
 /** Runs a program to its end and times it. */
@@ -63,7 +65,7 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
   let argv = [file, ...args];
   if (options.rss) {
     rssFile = path.join(os.tmpdir(), `mlrun-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
-    argv = ['/usr/bin/time', '-f', '%M', '-o', rssFile, ...argv];
+    argv = ['/usr/bin/time', '-f', '%M %U %S', '-o', rssFile, ...argv];
   }
   return new Promise((resolve, reject) => {
     const stdoutTarget = options.stdout === 'null' ? fs.openSync('/dev/null', 'w') : 'pipe';
@@ -90,9 +92,10 @@ export function run(file: string, args: string[], options: RunOptions = {}): Pro
         code,
       };
       if (rssFile) {
-        const text = fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '';
+        const [rssKb, user, system] = (fs.readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
         fs.rmSync(rssFile, { force: true });
-        result.rssMb = Number(text) / 1024;
+        result.rssMb = rssKb! / 1024;
+        result.cpuMs = (user! + system!) * 1000;
       }
       if ((options.check ?? true) && code !== 0) {
         reject(new Error(`${argv.join(' ')} exited with ${code}:\n${result.stderr.slice(-2000)}`));
