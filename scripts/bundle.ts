@@ -1,6 +1,8 @@
 // `node scripts/bundle.ts OUTFILE`: bundles src/ into one CommonJS file for the single executable.
 // The metrics thread's code is bundled first and embedded in it as a string
 // (MLRUN_METRICS_THREAD), because the executable carries one script and no files beside it.
+// OUTFILE.inputs.json lists every source file in it, for the notices of a release (packaging/licenses.ts).
+import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { build, type BuildOptions } from 'esbuild';
 
@@ -24,6 +26,7 @@ const common: BuildOptions = {
   format: 'cjs',
   logLevel: 'warning',
   legalComments: 'none',
+  metafile: true,
 };
 
 const thread = await build({
@@ -35,7 +38,7 @@ const thread = await build({
   define: { 'import.meta.url': '"file:///mlrun-metrics-thread"' },
 });
 
-await build({
+const main = await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile,
@@ -47,3 +50,5 @@ await build({
   },
   banner: { js: 'const __mlrun_import_meta_url = require("url").pathToFileURL(__filename).href;' },
 });
+const inputs = new Set([...Object.keys(thread.metafile!.inputs), ...Object.keys(main.metafile!.inputs)]);
+fs.writeFileSync(`${outfile}.inputs.json`, JSON.stringify([...inputs].sort(), null, 1));
