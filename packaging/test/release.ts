@@ -42,10 +42,15 @@ export function versionLine(platform: Platform): string {
   return `mlrun ${project.version} (commit ${release.commit}, ${platform.name})\n`;
 }
 
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** A new temp folder, removed when the process ends. */
 export function tempDir(label: string): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `mlrun-release-${label}-`)));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  tempDirs.push(dir);
   return dir;
 }
 
