@@ -49,18 +49,27 @@ export async function uploadMultipart(target: MultipartTarget): Promise<'uploade
   const credentials = (Array.isArray(created.credentials) ? created.credentials : []) as PartCredential[];
   try {
     if (credentials.length !== numParts) throw new Error(`the server presigned ${credentials.length} parts for ${numParts}`);
+    // The first part that fails (after its own retries) stops the others, so that the abort below
+    // comes at once and no part lands in the storage after it.
+    const stopParts = new AbortController();
+    const partSignal = signal ? AbortSignal.any([signal, stopParts.signal]) : stopParts.signal;
     const etags = await runPool(credentials, PARALLEL_PARTS, async (credential, index) => {
       // Part i covers chunk i, as the Python client reads it.
       const offset = index * chunkSize;
-      const answer = await http.putFile({
-        target: credential.url,
-        localPath: file.localPath,
-        range: { offset, length: Math.min(size, offset + chunkSize) - offset },
-        headers: credential.headers ?? {},
-        signal,
-        onBytes: target.onBytes,
-      });
-      return answer.headers.etag ?? '';
+      try {
+        const answer = await http.putFile({
+          target: credential.url,
+          localPath: file.localPath,
+          range: { offset, length: Math.min(size, offset + chunkSize) - offset },
+          headers: credential.headers ?? {},
+          signal: partSignal,
+          onBytes: target.onBytes,
+        });
+        return answer.headers.etag ?? '';
+      } catch (error) {
+        stopParts.abort(error);
+        throw error;
+      }
     });
     const parts = credentials.map((credential, index) => ({ part_number: credential.part_number, etag: etags[index], url: credential.url }));
     await http.post(multipartEndpoint('complete', runPath, file.artifactPath), { path: name, upload_id: uploadId, parts }, signal);
