@@ -125,7 +125,7 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   return result;
 }
 
-interface Sender {
+export interface Sender {
   send: SendFile;
   problems: string[];
   close: () => Promise<void>;
@@ -140,6 +140,15 @@ async function openSender(
     const copy = folderCopier(destination.dir);
     // Sized at collection: a file that changed since is copied whole all the same.
     return { send: (file, size) => copy(file, size).then(() => size), problems: [], close: async () => undefined };
+  }
+  if (destination.kind === 's3') {
+    try {
+      // Loaded only here: the AWS SDK is for runs whose artifacts live in S3.
+      const { s3Sender } = await import('./s3-upload.ts');
+      return await s3Sender(destination, env, signal);
+    } catch (error) {
+      return { problem: describeError(error) };
+    }
   }
   const { settings, problems } = readMultipartSettings(env);
   let http: ArtifactHttp;

@@ -1,13 +1,18 @@
 // A stage's outputs into S3 (moto) behind a team's mlflow server on PostgreSQL (test/support/team-rig.ts),
-// read back through the S3 API with boto3: proxied multipart (create, parts PUT to presigned
-// URLs with a retry each, complete; abort when a part cannot go), and no upload left unfinished.
+// read back through the S3 API with boto3. Proxied: multipart (create, parts PUT to presigned URLs
+// with a retry each, complete; abort when a part cannot go). Direct: mlrun writes to the bucket
+// itself with the AWS SDK, a missing bucket is one line and the files wait for `mlrun sync`, and no
+// credential is in anything mlrun prints or stores. Never an unfinished upload left behind.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { assertNoSecrets, filesUnder } from '../support/assertions.ts';
 import { runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { runIdOf, tempProject } from '../support/project.ts';
+import { inspectMlflow } from '../support/python.ts';
+import { createParentRun } from '../support/python-setup.ts';
 import { inspectS3 } from '../support/s3.ts';
 import { startTeamRig, type ArtifactMode, type TeamRig } from '../support/team-rig.ts';
 
@@ -33,16 +38,25 @@ function stageProject(files: Record<string, number>): string {
   return project;
 }
 
-function runStage(project: string, mode: ArtifactMode, env: Record<string, string> = {}): Promise<MlrunResult> {
-  return runMlrun(['--no-output-log', '--', 'sh', '-c', 'echo run=$MLFLOW_RUN_ID'], {
+/** Direct mode's client writes to S3 itself: it gets the store's endpoint and credentials. */
+function clientEnv(mode: ArtifactMode): Record<string, string> {
+  return { MLFLOW_TRACKING_URI: rig.servers[mode].server.uri, ...(mode === 'direct' ? rig.s3.env : {}) };
+}
+
+function runStage(project: string, mode: ArtifactMode, env: Record<string, string> = {}, args: string[] = []): Promise<MlrunResult> {
+  return runMlrun([...args, '--no-output-log', '--', 'sh', '-c', 'echo run=$MLFLOW_RUN_ID'], {
     cwd: project,
-    env: { MLFLOW_TRACKING_URI: rig.servers[mode].server.uri, DVC_ROOT: project, DVC_STAGE: 'train', ...RETRIES, ...env },
+    env: { ...clientEnv(mode), DVC_ROOT: project, DVC_STAGE: 'train', ...RETRIES, ...env },
   });
 }
 
 /** The bucket's key of a run's artifact; experiment 0, as these runs have no parent. */
 function keyOf(mode: ArtifactMode, runId: string, artifactPath: string): string {
   return `${rig.servers[mode].keyPrefix}0/${runId}/artifacts/${artifactPath}`;
+}
+
+function md5(file: string): string {
+  return crypto.createHash('md5').update(fs.readFileSync(file)).digest('hex');
 }
 
 function sha256(file: string): string {
@@ -77,7 +91,7 @@ describe('proxied artifacts with S3 behind the server', () => {
     const small = keyOf('proxied', runId, 'small.bin');
     const answer = inspectS3(rig.s3, { bucket: rig.bucket, prefix: small });
     assert.deepEqual(answer.objects, {
-      [small]: { size: 4 * MIB, etag: crypto.createHash('md5').update(fs.readFileSync(path.join(project, 'small.bin'))).digest('hex') },
+      [small]: { size: 4 * MIB, etag: md5(path.join(project, 'small.bin')) },
     });
   });
 
@@ -111,6 +125,49 @@ describe('proxied artifacts with S3 behind the server', () => {
     const synced = await runMlrun(['sync'], { cwd: project, env: { MLFLOW_TRACKING_URI: rig.servers.proxied.server.uri, ...MULTIPART } });
     assert.equal(synced.code, 0, synced.stderr);
     assertStoredInParts(project, key, 5);
+  });
+});
+
+describe('direct S3: the run\'s artifact location is s3://…', () => {
+  test('mlrun writes the files into the bucket itself: a small one in one PUT, one from 8 MiB in 8 MiB parts; MLflow reads them back', async () => {
+    const project = stageProject({ 'model.bin': 20 * MIB, 'small.bin': 3000 });
+    const result = await runStage(project, 'direct');
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.messages, []);
+    const runId = runIdOf(result);
+    assertStoredInParts(project, keyOf('direct', runId, 'model.bin'), 3);
+    const small = keyOf('direct', runId, 'small.bin');
+    assert.deepEqual(inspectS3(rig.s3, { bucket: rig.bucket, prefix: small }).objects, { [small]: { size: 3000, etag: md5(path.join(project, 'small.bin')) } });
+    // MLflow's own client finds them where it looks: the run's artifact_uri, through boto3.
+    const [run] = inspectMlflow(rig.servers.direct.server.uri, { runIds: [runId], withArtifactDigests: true }, rig.s3.env).runs;
+    assert.equal(run!.info.artifact_uri, `${rig.servers.direct.artifactRoot}/0/${runId}/artifacts`);
+    assert.deepEqual(run!.artifact_sha256, { 'model.bin': sha256(path.join(project, 'model.bin')), 'small.bin': sha256(path.join(project, 'small.bin')) });
+  });
+
+  test('a missing bucket: one line, exit 0, the file kept for sync, which delivers it once the bucket exists; no credential anywhere', async () => {
+    const bucket = 'mlrun-not-yet';
+    const parent = createParentRun(rig.servers.direct.server.uri, 'missing-bucket', `s3://${bucket}/runs`);
+    const project = stageProject({ 'model.bin': 20 * MIB });
+    const result = await runStage(project, 'direct', { MLRUN_PARENT_RUN_ID: parent.runId }, ['--verbose']);
+    assert.equal(result.code, 0, result.stderr);
+    const runId = runIdOf(result);
+    const key = `runs/${runId}/artifacts/model.bin`;
+    const failed = `mlrun: cannot upload 'model.bin': S3 upload to s3://${bucket}/${key} at ${rig.s3.endpoint} failed: NoSuchBucket: The specified bucket does not exist: ${KEPT}`;
+    assert.deepEqual(result.messages.filter((line) => line.startsWith('mlrun: cannot')), [failed]);
+    assert.equal(result.stderr.split('\n').filter((line) => line && !line.startsWith('mlrun:')).length, 0, result.stderr);
+
+    inspectS3(rig.s3, { bucket, create: true });
+    const synced = await runMlrun(['sync', '--verbose'], { cwd: project, env: clientEnv('direct') });
+    assert.equal(synced.code, 0, synced.stderr);
+    const answer = inspectS3(rig.s3, { bucket, prefix: 'runs/', sha256: [key], uploads: true });
+    assert.deepEqual(Object.keys(answer.objects!), [key]);
+    assert.equal(answer.sha256![key], sha256(path.join(project, 'model.bin')));
+    assert.deepEqual(answer.uploads, []);
+
+    const [run] = inspectMlflow(rig.servers.direct.server.uri, { runIds: [runId] }).runs;
+    const places: Record<string, string | Buffer> = { 'the stage\'s stderr': result.stderr, 'sync\'s stderr': synced.stderr, 'the run': JSON.stringify(run) };
+    for (const file of filesUnder(path.join(project, '.mlrun'))) places[file] = fs.readFileSync(file);
+    assertNoSecrets([rig.s3.env.AWS_SECRET_ACCESS_KEY, rig.s3.env.AWS_ACCESS_KEY_ID], places);
   });
 });
 
