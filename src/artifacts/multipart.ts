@@ -6,6 +6,7 @@ import type { ArtifactFile } from './collect.ts';
 import { multipartEndpoint } from './destination.ts';
 import { isMultipartUnsupported, type ArtifactHttp } from './http-client.ts';
 import { runPool } from './pool.ts';
+import type { LeftoverUpload } from './upload-listing.ts';
 
 /** S3's ceiling on parts per upload. */
 const MAX_PARTS = 10_000;
@@ -26,6 +27,8 @@ export interface MultipartTarget {
   chunkSize: number;
   signal: AbortSignal | undefined;
   onBytes: (delta: number) => void;
+  /** Told the upload's id once the server created it (before any part goes). */
+  onCreated?: (uploadId: string) => void;
 }
 
 /** 'unsupported' when the server's store has no multipart upload: nothing was created then. */
@@ -46,6 +49,7 @@ export async function uploadMultipart(target: MultipartTarget): Promise<'uploade
     throw error;
   }
   const uploadId = String(created.upload_id);
+  target.onCreated?.(uploadId);
   const credentials = (Array.isArray(created.credentials) ? created.credentials : []) as PartCredential[];
   try {
     if (credentials.length !== numParts) throw new Error(`the server presigned ${credentials.length} parts for ${numParts}`);
@@ -75,7 +79,7 @@ export async function uploadMultipart(target: MultipartTarget): Promise<'uploade
     await http.post(multipartEndpoint('complete', runPath, file.artifactPath), { path: name, upload_id: uploadId, parts }, signal);
     return 'uploaded';
   } catch (error) {
-    await abort(http, runPath, file.artifactPath, name, uploadId);
+    await abort(http, runPath, file.artifactPath, uploadId);
     throw error;
   }
 }
@@ -86,11 +90,20 @@ export function partLayout(size: number, chunkSize: number): { chunkSize: number
   return { chunkSize: chunk, parts: Math.ceil(size / chunk) };
 }
 
-async function abort(http: ArtifactHttp, runPath: string, artifactPath: string, name: string, uploadId: string): Promise<void> {
+/**
+ * Frees the parts of a multipart upload the server created; throws what the server answered. Its
+ * own time limit, not the caller's signal: that may be what ended the upload, and the stored parts
+ * must still be freed.
+ */
+export async function abortMultipart(http: ArtifactHttp, runPath: string, leftover: LeftoverUpload): Promise<void> {
+  const { artifactPath, uploadId } = leftover;
+  const body = { path: path.posix.basename(artifactPath), upload_id: uploadId };
+  await http.post(multipartEndpoint('abort', runPath, artifactPath), body, AbortSignal.timeout(ABORT_TIMEOUT_MS));
+}
+
+async function abort(http: ArtifactHttp, runPath: string, artifactPath: string, uploadId: string): Promise<void> {
   try {
-    // Its own time limit, not the caller's signal: that may be what ended the upload, and the
-    // stored parts must still be freed.
-    await http.post(multipartEndpoint('abort', runPath, artifactPath), { path: name, upload_id: uploadId }, AbortSignal.timeout(ABORT_TIMEOUT_MS));
+    await abortMultipart(http, runPath, { artifactPath, uploadId });
   } catch {
     // The part failure is the error worth reporting; storage lifecycle rules clear what remains.
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import https from 'node:https';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { describeNetworkError, isRetriedNetworkError } from '../http/errors.ts';
+import { describeError } from '../report.ts';
 import { TrackingError } from '../tracking/errors.ts';
 import { redactUri } from '../tracking/redact.ts';
 import type { ArtifactFile } from './collect.ts';
@@ -49,10 +50,26 @@ export async function s3Sender(destination: S3Destination, env: NodeJS.ProcessEn
       await uploadInParts(sdk, client, { ...object, Body: createReadStream(file.localPath), ContentLength: size }, signal, onBytes);
       return size;
     } catch (error) {
-      throw s3Error(sdk, error, `s3://${destination.bucket}/${key}`, settings);
+      throw s3Error(sdk, error, `S3 upload to s3://${destination.bucket}/${key}`, settings);
     }
   };
-  return { send, problems, close: async () => client.destroy() };
+  // Whoever cut the upload off, the run's location holds nothing else being uploaded now.
+  const abortCutOff = async (): Promise<string[]> => {
+    const problems: string[] = [];
+    const prefix = destination.prefix ? `${destination.prefix}/` : '';
+    try {
+      const listed = await client.send(new sdk.ListMultipartUploadsCommand({ Bucket: destination.bucket, Prefix: prefix }), { abortSignal: signal });
+      for (const { Key, UploadId } of listed.Uploads ?? []) {
+        await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: destination.bucket, Key, UploadId }), { abortSignal: signal }).catch((error: unknown) => {
+          problems.push(describeError(s3Error(sdk, error, `aborting the unfinished upload of s3://${destination.bucket}/${Key}`, settings)));
+        });
+      }
+    } catch (error) {
+      problems.push(describeError(s3Error(sdk, error, `listing the unfinished uploads in s3://${destination.bucket}/${prefix}`, settings)));
+    }
+    return problems;
+  };
+  return { send, problems, abortCutOff, close: async () => client.destroy() };
 }
 
 async function uploadInParts(
@@ -84,9 +101,9 @@ async function uploadInParts(
  * store's (`unreachable`, so the files wait for `mlrun sync`); missing credentials count as a 401;
  * an S3 answer keeps its status. Anything else (the file unreadable) is thrown as it is.
  */
-function s3Error(sdk: Sdk, error: unknown, where: string, settings: S3Settings): unknown {
+function s3Error(sdk: Sdk, error: unknown, action: string, settings: S3Settings): unknown {
   if (!(error instanceof Error)) return error;
-  const attempted = `S3 upload to ${where}${settings.endpoint ? ` at ${redactUri(settings.endpoint)}` : ''} failed`;
+  const attempted = `${action}${settings.endpoint ? ` at ${redactUri(settings.endpoint)}` : ''} failed`;
   if (error instanceof sdk.S3ServiceException) {
     const status = error.$metadata.httpStatusCode;
     const why = `${error.name}${error.message && error.message !== error.name ? `: ${error.message}` : ''}`;

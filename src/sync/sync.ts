@@ -17,6 +17,7 @@ import { secretsOf } from '../tracking/secrets.ts';
 import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
 import { deliverRun, type UploadRunArtifacts } from './deliver.ts';
+import { finishCutOffUploads } from './cut-off-uploads.ts';
 import { acquireLock } from './lock.ts';
 import { planSync, readOfflineRuns, type OfflineRun, type PlannedRun } from './plan.ts';
 import { SYNC_TAGS } from '../tracking/offline-tags.ts';
@@ -46,8 +47,9 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   // Looked for first: opening the store would create the file.
   if (!fs.existsSync(dbPath)) {
     const left = uri !== undefined && !options.dryRun ? await closeOnServer(uri, closing) : 0;
+    const unfinished = uri !== undefined && !options.dryRun ? await finishCutOffUploads(uri, closing) : 0;
     reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}${otherHostsNote(left)}`);
-    return 0;
+    return unfinished > 0 ? 1 : 0;
   }
   const record = { store: await openStore({ kind: 'sqlite', dbPath }, env), dbPath };
   try {
@@ -62,7 +64,9 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
     }
     try {
       const left = (await closeAbandonedOffline(record.store, dbPath, closing)) + (await closeOnServer(uri, closing));
-      return await deliverPending(record, uri, env, reporter, left);
+      const unfinished = await finishCutOffUploads(uri, closing);
+      const code = await deliverPending(record, uri, env, reporter, left);
+      return unfinished > 0 ? 1 : code;
     } finally {
       lock.release();
     }
