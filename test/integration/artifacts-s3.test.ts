@@ -171,42 +171,67 @@ describe('direct S3: the run\'s artifact location is s3://…', () => {
   });
 });
 
+/**
+ * Runs the stage of `project` and SIGKILLs mlrun once a part of model.bin is 2 MiB in (direct:
+ * mlrun itself goes through the proxy in front of S3; proxied: the presigned parts do). Returns
+ * the run's id, after checking that one unfinished upload was left.
+ */
+async function killMidUpload(mode: ArtifactMode, project: string): Promise<string> {
+  let mlrunPid = 0;
+  // Every part that gets that far calls the hook: only the first finds mlrun alive.
+  let killed = false;
+  const kill = () => {
+    if (!killed) process.kill(mlrunPid, 'SIGKILL');
+    killed = true;
+  };
+  const endpoint = mode === 'direct' ? { MLFLOW_S3_ENDPOINT_URL: rig.s3Proxy!.uri } : {};
+  rig.s3Proxy!.fault = { kind: 'hook', afterBytes: 2 * MIB, then: kill };
+  const result = await runMlrun(['--no-output-log', '--', 'sh', '-c', 'echo run=$MLFLOW_RUN_ID'], {
+    cwd: project,
+    env: { ...clientEnv(mode), DVC_ROOT: project, DVC_STAGE: 'train', ...RETRIES, ...MULTIPART, ...endpoint },
+    onSpawn: (child) => (mlrunPid = child.pid!),
+  });
+  rig.s3Proxy!.fault = undefined;
+  assert.equal(result.signal, 'SIGKILL', result.stderr);
+  const runId = runIdOf(result);
+  const key = keyOf(mode, runId, 'model.bin');
+  assert.deepEqual(inspectS3(rig.s3, { bucket: rig.bucket, prefix: key, uploads: true }).uploads!.map((upload) => upload.key), [key]);
+  return runId;
+}
+
+function syncProject(project: string, mode: ArtifactMode): Promise<MlrunResult> {
+  return runMlrun(['sync'], { cwd: project, env: { ...clientEnv(mode), ...MULTIPART } });
+}
+
 describe('an upload killed midway (SIGKILL, as an OOM killer does)', () => {
   for (const mode of ['proxied', 'direct'] as const) {
     test(`${mode}: the multipart upload it left is aborted by mlrun sync, which sends the files again`, async () => {
       const project = stageProject({ 'model.bin': 30 * MIB, 'small.bin': 3000 });
-      let mlrunPid = 0;
-      // Direct: mlrun itself goes through the proxy in front of S3; proxied: the presigned parts do.
-      const env = { ...MULTIPART, ...(mode === 'direct' ? { MLFLOW_S3_ENDPOINT_URL: rig.s3Proxy!.uri } : {}) };
-      // Every part that gets that far calls the hook: only the first finds mlrun alive.
-      let killed = false;
-      const kill = () => {
-        if (!killed) process.kill(mlrunPid, 'SIGKILL');
-        killed = true;
-      };
-      rig.s3Proxy!.fault = { kind: 'hook', afterBytes: 2 * MIB, then: kill };
-      const result = await runMlrun(['--no-output-log', '--', 'sh', '-c', 'echo run=$MLFLOW_RUN_ID'], {
-        cwd: project,
-        env: { ...clientEnv(mode), DVC_ROOT: project, DVC_STAGE: 'train', ...RETRIES, ...env },
-        onSpawn: (child) => (mlrunPid = child.pid!),
-      });
-      rig.s3Proxy!.fault = undefined;
-      assert.equal(result.signal, 'SIGKILL', result.stderr);
-      const runId = runIdOf(result);
-      const key = keyOf(mode, runId, 'model.bin');
-      assert.deepEqual(inspectS3(rig.s3, { bucket: rig.bucket, prefix: key, uploads: true }).uploads!.map((upload) => upload.key), [key]);
-
-      const synced = await runMlrun(['sync'], { cwd: project, env: { ...clientEnv(mode), ...MULTIPART } });
+      const runId = await killMidUpload(mode, project);
+      const synced = await syncProject(project, mode);
       assert.equal(synced.code, 0, synced.stderr);
       assert.deepEqual(synced.messages, [
         `mlrun: closed train (${runId}) as KILLED: the mlrun that recorded it is gone`,
         `mlrun: finished the upload its killed mlrun left for run ${runId}: 2 files sent`,
         `mlrun: nothing pending: no runs were recorded offline in ${project}`,
       ]);
-      assertStoredInParts(project, key, mode === 'proxied' ? 5 : 4);
+      assertStoredInParts(project, keyOf(mode, runId, 'model.bin'), mode === 'proxied' ? 5 : 4);
       assert.deepEqual(fs.readdirSync(path.join(project, '.mlrun', 'uploads')), []);
     });
   }
+
+  test('a file written anew after the kill is not sent into the killed run: its bytes are not that run\'s', async () => {
+    const project = stageProject({ 'model.bin': 30 * MIB, 'small.bin': 3000 });
+    const runId = await killMidUpload('proxied', project);
+    fs.writeFileSync(path.join(project, 'model.bin'), crypto.randomBytes(MIB));
+    const synced = await syncProject(project, 'proxied');
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.equal(synced.messages[1], `mlrun: finished the upload its killed mlrun left for run ${runId}: 1 file sent, 1 file changed or gone since, not sent`);
+    const prefix = keyOf('proxied', runId, '');
+    const answer = inspectS3(rig.s3, { bucket: rig.bucket, prefix, uploads: true });
+    assert.deepEqual(answer.objects, { [`${prefix}small.bin`]: { size: 3000, etag: md5(path.join(project, 'small.bin')) } });
+    assert.deepEqual(answer.uploads, []);
+  });
 });
 
 function escape(text: string): string {
