@@ -58,32 +58,50 @@ function uploadsFolder(projectRoot: string): string {
   return path.join(projectRoot, '.mlrun', 'uploads');
 }
 
-/** Lists the upload of `files` to `artifactUri` as this process's, until `remove`. */
-export function listUpload(place: ListingPlace, artifactUri: string, files: readonly ArtifactFile[]): ListedUpload {
-  stateFolder(place.projectRoot);
-  const folder = uploadsFolder(place.projectRoot);
-  fs.mkdirSync(folder, { recursive: true });
-  const file = path.join(folder, `${place.runId}-${process.pid}-${listed++}.json`);
-  const listing: UploadListing = {
-    runId: place.runId,
-    artifactUri,
-    server: place.server,
-    owner: thisProcess(),
-    files: files.flatMap(({ localPath, artifactPath }) => {
-      const stat = fs.statSync(localPath, { throwIfNoEntry: false });
-      // A file gone already fails its upload: there is nothing to send again.
-      return stat ? [{ localPath: path.resolve(localPath), artifactPath, size: stat.size, mtimeMs: stat.mtimeMs }] : [];
-    }),
-    multipart: [],
-  };
-  writeEntry(file, listing);
+/**
+ * Lists the upload of `files` to `artifactUri` as this process's, until `remove`. Undefined when
+ * the listing cannot be written (a read-only project): the upload goes on, unlisted, as it did
+ * before listings existed. Writing it again later is best effort for the same reason.
+ */
+export function listUpload(place: ListingPlace, artifactUri: string, files: readonly ArtifactFile[]): ListedUpload | undefined {
+  let file: string;
+  let listing: UploadListing;
+  try {
+    stateFolder(place.projectRoot);
+    const folder = uploadsFolder(place.projectRoot);
+    fs.mkdirSync(folder, { recursive: true });
+    file = path.join(folder, `${place.runId}-${process.pid}-${listed++}.json`);
+    listing = {
+      runId: place.runId,
+      artifactUri,
+      server: place.server,
+      owner: thisProcess(),
+      files: files.flatMap(({ localPath, artifactPath }) => {
+        const stat = fs.statSync(localPath, { throwIfNoEntry: false });
+        // A file gone already fails its upload: there is nothing to send again.
+        return stat ? [{ localPath: path.resolve(localPath), artifactPath, size: stat.size, mtimeMs: stat.mtimeMs }] : [];
+      }),
+      multipart: [],
+    };
+    writeEntry(file, listing);
+  } catch {
+    return undefined;
+  }
   return {
     addMultipart(upload) {
       listing.multipart.push(upload);
-      writeEntry(file, listing);
+      try {
+        writeEntry(file, listing);
+      } catch {
+        // Then sync cannot abort this one: the store's lifecycle rules for unfinished uploads clear it.
+      }
     },
     remove() {
-      fs.rmSync(file, { force: true });
+      try {
+        fs.rmSync(file, { force: true });
+      } catch {
+        // Left behind: sync sends the files again into the run, which changes nothing.
+      }
     },
   };
 }
