@@ -11,7 +11,8 @@ import type { LeftoverUpload } from './upload-listing.ts';
 /** S3's ceiling on parts per upload. */
 const MAX_PARTS = 10_000;
 const PARALLEL_PARTS = 4;
-const ABORT_TIMEOUT_MS = 30_000;
+/** How long freeing an upload's parts may take, whatever ended the upload. */
+export const ABORT_TIMEOUT_MS = 30_000;
 
 interface PartCredential {
   url: string;

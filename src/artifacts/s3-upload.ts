@@ -13,7 +13,7 @@ import { TrackingError } from '../tracking/errors.ts';
 import { redactUri } from '../tracking/redact.ts';
 import type { ArtifactFile } from './collect.ts';
 import type { Destination } from './destination.ts';
-import { partLayout } from './multipart.ts';
+import { ABORT_TIMEOUT_MS, partLayout } from './multipart.ts';
 import { readS3Settings, type S3Settings } from './s3-settings.ts';
 import type { Sender } from './upload.ts';
 
@@ -91,6 +91,14 @@ async function uploadInParts(
   signal?.addEventListener('abort', stop, { once: true });
   try {
     await upload.done();
+  } catch (error) {
+    // Stopped from outside, done() gives up at once and leaves aborting the upload to parts still
+    // in flight, which mlrun may not live to see: it is aborted here, within a time of its own.
+    if (signal?.aborted && upload.uploadId) {
+      const abort = new sdk.AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: upload.uploadId });
+      await client.send(abort, { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) }).catch(() => undefined);
+    }
+    throw error;
   } finally {
     signal?.removeEventListener('abort', stop);
   }
