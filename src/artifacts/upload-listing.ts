@@ -30,8 +30,8 @@ export interface ListedFile extends ArtifactFile {
 export interface UploadListing {
   runId: string;
   artifactUri: string;
-  /** the tracking server (sameServerKey); undefined for an S3 location reached without one */
-  server: string | undefined;
+  /** the store the run is in: its tracking URI as sameServerKey gives it */
+  server: string;
   owner: ProcessIdentity;
   files: ListedFile[];
   multipart: LeftoverUpload[];
@@ -41,7 +41,7 @@ export interface UploadListing {
 export interface ListingPlace {
   projectRoot: string;
   runId: string;
-  server: string | undefined;
+  server: string;
 }
 
 export interface ListedUpload {

@@ -64,7 +64,8 @@ type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => v
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
   const { files } = request;
   const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [], pendingFailures: [] };
-  if (files.length === 0) return result;
+  // A cut-off upload's leftovers are aborted even when none of its files is to be sent again.
+  if (files.length === 0 && !request.cutOff) return result;
 
   const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? workingFolder());
   if (destination.kind === 'unsupported') {

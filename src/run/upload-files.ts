@@ -24,7 +24,7 @@ export async function uploadFiles(
   const { artifactUri, runId } = tracking.run;
   const trackingUri = tracking.store.trackingUri;
   // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
-  const listing = { projectRoot: tracking.projectRoot, runId, server: trackingUri ? sameServerKey(trackingUri) : undefined };
+  const listing = { projectRoot: tracking.projectRoot, runId, server: sameServerKey(trackingUri) };
   const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, options);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);

@@ -17,7 +17,7 @@ export async function finishCutOffUploads(uri: string, closing: SyncClosing): Pr
   let left = 0;
   for (const listing of uploadListings(closing.projectRoot)) {
     // Another server's runs wait for a sync to it; a running mlrun's upload is still going.
-    if (listing.server !== undefined && listing.server !== server) continue;
+    if (listing.server !== server) continue;
     const state = processState(listing.owner);
     if (state === 'running' || (state === 'elsewhere' && !closing.force)) continue;
     const files = listing.files.filter(unchanged);
@@ -34,5 +34,6 @@ export async function finishCutOffUploads(uri: string, closing: SyncClosing): Pr
       `finished the upload its killed mlrun left for run ${listing.runId}: ${plural(result.uploaded, 'file')} sent${changed > 0 ? `, ${plural(changed, 'file')} changed or gone since, not sent` : ''}`,
     );
   }
+  if (left > 0) closing.reporter.say(`${plural(left, 'upload')} of killed mlruns not finished yet: 'mlrun sync' tries again`);
   return left;
 }

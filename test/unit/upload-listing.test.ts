@@ -55,7 +55,7 @@ test('a project where the listing cannot be written: the upload goes on, unliste
 
 test('a copy into a local folder is not listed: nothing would be left to finish', async () => {
   const { root, files } = project();
-  const result = await uploadArtifacts({ artifactUri: path.join(root, 'copies'), trackingUri: undefined, env: {}, files, listing: { projectRoot: root, runId: 'r1', server: undefined } });
+  const result = await uploadArtifacts({ artifactUri: path.join(root, 'copies'), trackingUri: undefined, env: {}, files, listing: { projectRoot: root, runId: 'r1', server: 'sqlite:///mlflow.db' } });
   assert.equal(result.uploaded, 2);
   assert.equal(fs.existsSync(path.join(root, '.mlrun')), false);
 });
