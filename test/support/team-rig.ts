@@ -1,8 +1,8 @@
-// A team's set-up on loopback: `mlflow server` on PostgreSQL with
-// artifacts in S3 (moto), in the two ways teams run it. Proxied: the server serves artifacts from
-// `--artifacts-destination s3://…` and presigns multipart parts. Direct: `--no-serve-artifacts`,
-// runs get `s3://…` locations and clients write to the bucket themselves. One rig per test file
-// that needs it; both servers share its PostgreSQL (a database each) and its bucket (a prefix each).
+// A team's set-up on loopback: `mlflow server` on PostgreSQL with artifacts in S3 (moto), in the
+// two ways teams run it. Proxied: the server serves artifacts from `--artifacts-destination s3://…`
+// and presigns multipart parts. Direct: `--no-serve-artifacts`, runs get `s3://…` locations and
+// clients write to the bucket themselves. One rig per test file that needs it; both servers share
+// its PostgreSQL (a database each) and its bucket (a prefix each).
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { startMlflowServer, type MlflowServer } from './mlflow-server.ts';
 import { startPostgres, type Postgres } from './postgres.ts';
