@@ -4,22 +4,40 @@
 // artifact location, so the run has its artifacts: those still as they were, since a later stage
 // may have written a file anew, and its bytes are not the run's. A listing stays until that succeeds.
 import fs from 'node:fs';
-import { unchanged, uploadListings } from '../artifacts/upload-listing.ts';
+import { unchanged, uploadListings, type UploadListing } from '../artifacts/upload-listing.ts';
 import { uploadWatched } from '../artifacts/watched-upload.ts';
 import { processState } from '../process/process-identity.ts';
-import { plural } from '../report.ts';
+import { plural, type Reporter } from '../report.ts';
 import { sameServerKey } from '../tracking/redact.ts';
 import type { SyncClosing } from './abandoned.ts';
 
+/**
+ * The listed uploads whose mlrun is gone (of another host's, only with `force`), of runs on the
+ * server at `uri` (any server when undefined): another server's wait for a sync to it, and a
+ * running mlrun's upload is still going.
+ */
+function cutOffUploads(projectRoot: string, uri: string | undefined, force: boolean): (UploadListing & { file: string })[] {
+  const server = uri === undefined ? undefined : sameServerKey(uri);
+  return uploadListings(projectRoot).filter((listing) => {
+    if (server !== undefined && listing.server !== server) return false;
+    const state = processState(listing.owner);
+    return state === 'ended' || (state === 'elsewhere' && force);
+  });
+}
+
+/** What `mlrun sync --dry-run` says of them: one line each; returns how many. */
+export function listCutOffUploads(projectRoot: string, uri: string | undefined, force: boolean, reporter: Reporter): number {
+  const listings = cutOffUploads(projectRoot, uri, force);
+  for (const listing of listings) {
+    reporter.say(`pending upload of run ${listing.runId}, cut off when its mlrun was killed: ${plural(listing.files.length, 'file')}`);
+  }
+  return listings.length;
+}
+
 /** Finishes the cut-off uploads of runs on the server at `uri`; returns how many are left unfinished. */
 export async function finishCutOffUploads(uri: string, closing: SyncClosing): Promise<number> {
-  const server = sameServerKey(uri);
   let left = 0;
-  for (const listing of uploadListings(closing.projectRoot)) {
-    // Another server's runs wait for a sync to it; a running mlrun's upload is still going.
-    if (listing.server !== server) continue;
-    const state = processState(listing.owner);
-    if (state === 'running' || (state === 'elsewhere' && !closing.force)) continue;
+  for (const listing of cutOffUploads(closing.projectRoot, uri, closing.force)) {
     const files = listing.files.filter(unchanged);
     const result = await uploadWatched({ artifactUri: listing.artifactUri, trackingUri: uri, env: closing.env, files, cutOff: listing.multipart }, { showProgress: false });
     const failures = [...result.failures, ...result.pendingFailures];

@@ -208,6 +208,12 @@ describe('an upload killed midway (SIGKILL, as an OOM killer does)', () => {
     test(`${mode}: the multipart upload it left is aborted by mlrun sync, which sends the files again`, async () => {
       const project = stageProject({ 'model.bin': 30 * MIB, 'small.bin': 3000 });
       const runId = await killMidUpload(mode, project);
+      const listed = await runMlrun(['sync', '--dry-run'], { cwd: project, env: clientEnv(mode) });
+      assert.equal(listed.code, 1, listed.stderr);
+      assert.deepEqual(listed.messages, [
+        `mlrun: pending upload of run ${runId}, cut off when its mlrun was killed: 2 files`,
+        `mlrun: no runs were recorded offline in ${project}`,
+      ]);
       const synced = await syncProject(project, mode);
       assert.equal(synced.code, 0, synced.stderr);
       assert.deepEqual(synced.messages, [
