@@ -24,10 +24,15 @@ const MULTIPART = { MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: String(10 * MIB),
 const RETRIES = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.1' };
 
 let rig: TeamRig;
+/** Removed at the end: each holds tens of MiB. */
+const projects: string[] = [];
 before(async () => {
   rig = await startTeamRig({ faultyParts: true });
 });
-after(() => rig?.stop());
+after(async () => {
+  await rig?.stop();
+  for (const project of projects) fs.rmSync(project, { recursive: true, force: true });
+});
 
 /** A project whose stage `train` declares `files` (name → bytes, random) as its outputs, already written. */
 function stageProject(files: Record<string, number>): string {
@@ -35,6 +40,7 @@ function stageProject(files: Record<string, number>): string {
     'dvc.yaml': `stages:\n  train:\n    cmd: mlrun -- true\n    outs: [${Object.keys(files).join(', ')}]\n`,
   });
   for (const [name, size] of Object.entries(files)) fs.writeFileSync(path.join(project, name), crypto.randomBytes(size));
+  projects.push(project);
   return project;
 }
 

@@ -37,7 +37,11 @@ before(async () => {
   }
   fs.writeFileSync(path.join(project, 'dvc.yaml'), 'stages:\n  train:\n    cmd: mlrun -- true\n    outs: [big.bin, data]\n');
 });
-after(() => rig?.stop());
+after(async () => {
+  await rig?.stop();
+  // 600 MiB is too much to leave in the temp folder after every run.
+  if (project) fs.rmSync(project, { recursive: true, force: true });
+});
 
 /**
  * Written fast in 8 MiB chunks of one random MiB repeated, each MiB stamped with its index: no

@@ -44,7 +44,7 @@ export async function startS3Server(options: { ownedByProcess?: boolean } = {}):
   if (!fs.existsSync(path.join(venvBin, 'moto_server'))) {
     throw new Error('no moto_server in .venv: scripts/test installs requirements-test.txt');
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-s3-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-moto-'));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(dir, 'moto.log'), 'a');
