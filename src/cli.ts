@@ -100,9 +100,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'say what mlrun did, on stderr', false)
     .addHelpText(
       'after',
-      '\nRuns recorded for another server stay pending. Runs whose mlrun is gone are closed KILLED first;\n' +
-        "those of another host's mlrun (a project folder shared between hosts) only with --force: this\n" +
-        'host cannot tell whether that mlrun still runs. Exit 0 when nothing is pending, else 1.',
+      '\nRuns recorded for another server stay pending. Runs whose mlrun is gone are closed KILLED first,\n' +
+        'and the uploads it was killed in are finished (unfinished multipart uploads aborted, the files\n' +
+        "sent again); those of another host's mlrun (a project folder shared between hosts) only with\n" +
+        '--force: this host cannot tell whether that mlrun still runs. Exit 0 when nothing is pending, else 1.',
     )
     .exitOverride()
     .configureOutput({ outputError: () => undefined })
