@@ -1,10 +1,27 @@
 // `node scripts/bundle.ts OUTFILE`: bundles src/ into one CommonJS file for the single executable.
 // The metrics thread's code is bundled first and embedded in it as a string
 // (MLRUN_METRICS_THREAD), because the executable carries one script and no files beside it.
-import { build, type BuildOptions } from 'esbuild';
+// The AWS SDK (src/artifacts/s3-sdk.ts) goes into a file of its own beside OUTFILE, `mlrun-s3.cjs`,
+// which the bundle requires only when a run writes to S3 (the executable serves it from an asset:
+// src/sea/main.ts).
+// OUTFILE.inputs.json lists every source file in them, for the notices of a release (packaging/licenses.ts).
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 const outfile = process.argv[2];
 if (!outfile) throw new Error('usage: node scripts/bundle.ts OUTFILE');
+
+// `mlrun --version` names the commit it was built from; `-dirty` when the work tree had changes.
+function commitOfWorkTree(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    return git('rev-parse', '--short=7', 'HEAD') + (git('status', '--porcelain') ? '-dirty' : '');
+  } catch {
+    return 'unknown'; // not a git checkout (a source archive)
+  }
+}
 
 const common: BuildOptions = {
   bundle: true,
@@ -13,6 +30,7 @@ const common: BuildOptions = {
   format: 'cjs',
   logLevel: 'warning',
   legalComments: 'none',
+  metafile: true,
 };
 
 const thread = await build({
@@ -24,14 +42,44 @@ const thread = await build({
   define: { 'import.meta.url': '"file:///mlrun-metrics-thread"' },
 });
 
-await build({
+/** The file name, beside the bundle, that it requires the AWS SDK from. */
+const S3_SDK = 'mlrun-s3.cjs';
+
+// Some bundled libraries ask for their own URL; in a CommonJS bundle it is the bundle's file.
+const importMetaUrl: BuildOptions = {
+  define: { 'import.meta.url': '__mlrun_import_meta_url' },
+  banner: { js: 'const __mlrun_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+};
+
+const sdk = await build({
+  ...common,
+  ...importMetaUrl,
+  entryPoints: ['src/artifacts/s3-sdk.ts'],
+  outfile: path.join(path.dirname(outfile), S3_SDK),
+  minifyWhitespace: true,
+});
+
+/** s3-sdk.ts becomes `require('./mlrun-s3.cjs')`, left to run time. */
+const sdkApart: Plugin = {
+  name: 's3-sdk-apart',
+  setup(builder) {
+    builder.onResolve({ filter: /\/s3-sdk\.ts$/ }, () => ({ path: S3_SDK, namespace: 's3-sdk-apart' }));
+    builder.onLoad({ filter: /.*/, namespace: 's3-sdk-apart' }, () => ({ contents: `module.exports = require('./${S3_SDK}');`, loader: 'js' }));
+    builder.onResolve({ filter: new RegExp(`^\\./${S3_SDK.replace('.', '\\.')}$`) }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+const main = await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile,
-  // Some bundled libraries ask for their own URL; in a CommonJS bundle it is the bundle's file.
+  plugins: [sdkApart],
+  ...importMetaUrl,
   define: {
-    'import.meta.url': '__mlrun_import_meta_url',
+    ...importMetaUrl.define,
     MLRUN_METRICS_THREAD: JSON.stringify(thread.outputFiles[0]!.text),
+    MLRUN_COMMIT: JSON.stringify(commitOfWorkTree()),
   },
-  banner: { js: 'const __mlrun_import_meta_url = require("url").pathToFileURL(__filename).href;' },
 });
+const inputs = new Set([thread, sdk, main].flatMap((result) => Object.keys(result.metafile!.inputs)));
+fs.writeFileSync(`${outfile}.inputs.json`, JSON.stringify([...inputs].sort(), null, 1));

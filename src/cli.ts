@@ -6,7 +6,7 @@ import { RELAY_COMMAND, relayOutput } from './process/relay.ts';
 import { WATCH_LAUNCH_COMMAND } from './process/self.ts';
 import { redactSecrets } from './tracking/redact.ts';
 import { secretsOf } from './tracking/secrets.ts';
-import { VERSION } from './version.ts';
+import { versionLine } from './version.ts';
 
 const EXAMPLES = `
 Examples:
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   )
     .description("Run a command (a DVC stage) as an MLflow run nested under its pipeline's run.")
     .usage('[options] -- <command> [args...]')
-    .version(`mlrun ${VERSION}`, '-V, --version', 'print the version')
+    .version(versionLine(), '-V, --version', 'print the version, the commit and the platform')
     // The root's options only before a subcommand: else `mlrun pipeline --name x` and
     // `mlrun sync --tracking-uri u` would fill the root's --name / --tracking-uri, not theirs.
     .enablePositionalOptions()
@@ -100,9 +100,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'say what mlrun did, on stderr', false)
     .addHelpText(
       'after',
-      '\nRuns recorded for another server stay pending. Runs whose mlrun is gone are closed KILLED first;\n' +
-        "those of another host's mlrun (a project folder shared between hosts) only with --force: this\n" +
-        'host cannot tell whether that mlrun still runs. Exit 0 when nothing is pending, else 1.',
+      '\nRuns recorded for another server stay pending. Runs whose mlrun is gone are closed KILLED first,\n' +
+        'and the uploads it was killed in are finished (unfinished multipart uploads aborted, the files\n' +
+        "sent again); those of another host's mlrun (a project folder shared between hosts) only with\n" +
+        '--force: this host cannot tell whether that mlrun still runs. Exit 0 when nothing is pending, else 1.',
     )
     .exitOverride()
     .configureOutput({ outputError: () => undefined })

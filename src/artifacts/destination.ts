@@ -1,5 +1,6 @@
 // Where a run's artifacts go, chosen from its artifact URI by scheme as MLflow's
-// artifact_repository_registry.py does, for the schemes mlrun can write without a cloud SDK.
+// artifact_repository_registry.py does, for the schemes mlrun writes: local folders, an MLflow
+// server's artifacts service, and S3 (through the AWS SDK, loaded only for it: s3-upload.ts).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redactUri } from '../tracking/redact.ts';
@@ -16,7 +17,20 @@ export type Destination =
       runPath: string;
     }
   | { kind: 'local'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** the run's folder in the bucket, e.g. `mlflow/1/<run id>/artifacts`, no slash at either end */
+      prefix: string;
+    }
   | { kind: 'unsupported'; reason: string };
+
+/** Cloud stores MLflow writes with an SDK mlrun does not carry yet. */
+const CLOUD_STORES: Record<string, string> = {
+  gs: 'Google Cloud Storage',
+  wasbs: 'Azure Blob Storage',
+  abfss: 'Azure Data Lake Storage',
+};
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 const SERVED_MARKER = `${ARTIFACTS_API}/artifacts`;
@@ -32,6 +46,14 @@ export function artifactDestination(artifactUri: string, trackingUri: string | u
   if (scheme === 'file') return fileDestination(artifactUri);
   if (scheme === 'mlflow-artifacts') return servedDestination(artifactUri, trackingUri);
   if (scheme === 'http' || scheme === 'https') return httpDestination(artifactUri);
+  if (scheme === 's3') return s3Destination(artifactUri);
+  const cloud = CLOUD_STORES[scheme];
+  if (cloud) {
+    return {
+      kind: 'unsupported',
+      reason: `the run's artifact location ${redactUri(artifactUri)} is in ${cloud}, which mlrun does not write to yet; let the MLflow server proxy artifacts instead (mlflow server --artifacts-destination ${scheme}://…)`,
+    };
+  }
   return {
     kind: 'unsupported',
     reason: `the run's artifact location ${redactUri(artifactUri)} is in '${scheme}:' storage, which mlrun cannot write to directly; serve artifacts through the MLflow server (mlflow server --serve-artifacts, an mlflow-artifacts:/ location) or use a local folder`,
@@ -55,6 +77,13 @@ function fileDestination(artifactUri: string): Destination {
   } catch (error) {
     return { kind: 'unsupported', reason: `the run's artifact location ${redactUri(artifactUri)} is not a local file URI (${(error as Error).message})` };
   }
+}
+
+/** `s3://bucket/key…`, parsed as s3_artifact_repo.py `parse_s3_compliant_uri` does. */
+function s3Destination(artifactUri: string): Destination {
+  const url = parseUrl(artifactUri);
+  if (!url?.hostname) return { kind: 'unsupported', reason: `the run's artifact location ${redactUri(artifactUri)} names no S3 bucket` };
+  return { kind: 's3', bucket: url.hostname, prefix: trimSlashes(decodeURIComponent(url.pathname)) };
 }
 
 function servedDestination(artifactUri: string, trackingUri: string | undefined): Destination {

@@ -3,7 +3,10 @@
 import type { ArtifactFile } from './collect.ts';
 import { artifactEndpoint } from './destination.ts';
 import type { ArtifactHttp } from './http-client.ts';
-import { uploadMultipart } from './multipart.ts';
+import { abortMultipart, uploadMultipart } from './multipart.ts';
+import { describeError } from '../report.ts';
+import { quoteName } from './artifact-name.ts';
+import type { LeftoverUpload } from './upload-listing.ts';
 
 export interface MultipartSettings {
   enabled: boolean;
@@ -49,15 +52,27 @@ export interface HttpUpload {
   size: number;
   signal: AbortSignal | undefined;
   onBytes: (delta: number) => void;
+  onMultipartCreated?: (uploadId: string) => void;
 }
 
 /** `size` (from collection) chooses multipart; resolves to the bytes stored. */
 export async function uploadOverHttp(upload: HttpUpload): Promise<number> {
-  const { http, runPath, multipart, file, size, signal, onBytes } = upload;
+  const { http, runPath, multipart, file, size, signal, onBytes, onMultipartCreated: onCreated } = upload;
   if (multipart.enabled && size > 0 && size >= multipart.minimumSize) {
-    const outcome = await uploadMultipart({ http, runPath, file, size, chunkSize: multipart.chunkSize, signal, onBytes });
+    const outcome = await uploadMultipart({ http, runPath, file, size, chunkSize: multipart.chunkSize, signal, onBytes, onCreated });
     if (outcome === 'uploaded') return size;
   }
   const put = await http.putFile({ target: artifactEndpoint(runPath, file.artifactPath), localPath: file.localPath, signal, onBytes });
   return put.bytes;
+}
+
+/** Aborts, one by one, the multipart uploads the server created for an upload that was cut off. */
+export async function abortLeftovers(http: ArtifactHttp, runPath: string, leftovers: readonly LeftoverUpload[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const leftover of leftovers) {
+    await abortMultipart(http, runPath, leftover).catch((error: unknown) => {
+      problems.push(`could not abort the unfinished upload of ${quoteName(leftover.artifactPath)} (${leftover.uploadId}): ${describeError(error)}`);
+    });
+  }
+  return problems;
 }

@@ -6,11 +6,13 @@ import type { ArtifactFile } from './collect.ts';
 import { multipartEndpoint } from './destination.ts';
 import { isMultipartUnsupported, type ArtifactHttp } from './http-client.ts';
 import { runPool } from './pool.ts';
+import type { LeftoverUpload } from './upload-listing.ts';
 
 /** S3's ceiling on parts per upload. */
 const MAX_PARTS = 10_000;
 const PARALLEL_PARTS = 4;
-const ABORT_TIMEOUT_MS = 30_000;
+/** How long freeing an upload's parts may take, whatever ended the upload. */
+export const ABORT_TIMEOUT_MS = 30_000;
 
 interface PartCredential {
   url: string;
@@ -26,6 +28,8 @@ export interface MultipartTarget {
   chunkSize: number;
   signal: AbortSignal | undefined;
   onBytes: (delta: number) => void;
+  /** Told the upload's id once the server created it (before any part goes). */
+  onCreated?: (uploadId: string) => void;
 }
 
 /** 'unsupported' when the server's store has no multipart upload: nothing was created then. */
@@ -46,27 +50,37 @@ export async function uploadMultipart(target: MultipartTarget): Promise<'uploade
     throw error;
   }
   const uploadId = String(created.upload_id);
+  target.onCreated?.(uploadId);
   const credentials = (Array.isArray(created.credentials) ? created.credentials : []) as PartCredential[];
   try {
     if (credentials.length !== numParts) throw new Error(`the server presigned ${credentials.length} parts for ${numParts}`);
+    // The first part that fails (after its own retries) stops the others, so that the abort below
+    // comes at once and no part lands in the storage after it.
+    const stopParts = new AbortController();
+    const partSignal = signal ? AbortSignal.any([signal, stopParts.signal]) : stopParts.signal;
     const etags = await runPool(credentials, PARALLEL_PARTS, async (credential, index) => {
       // Part i covers chunk i, as the Python client reads it.
       const offset = index * chunkSize;
-      const answer = await http.putFile({
-        target: credential.url,
-        localPath: file.localPath,
-        range: { offset, length: Math.min(size, offset + chunkSize) - offset },
-        headers: credential.headers ?? {},
-        signal,
-        onBytes: target.onBytes,
-      });
-      return answer.headers.etag ?? '';
+      try {
+        const answer = await http.putFile({
+          target: credential.url,
+          localPath: file.localPath,
+          range: { offset, length: Math.min(size, offset + chunkSize) - offset },
+          headers: credential.headers ?? {},
+          signal: partSignal,
+          onBytes: target.onBytes,
+        });
+        return answer.headers.etag ?? '';
+      } catch (error) {
+        stopParts.abort(error);
+        throw error;
+      }
     });
     const parts = credentials.map((credential, index) => ({ part_number: credential.part_number, etag: etags[index], url: credential.url }));
     await http.post(multipartEndpoint('complete', runPath, file.artifactPath), { path: name, upload_id: uploadId, parts }, signal);
     return 'uploaded';
   } catch (error) {
-    await abort(http, runPath, file.artifactPath, name, uploadId);
+    await abort(http, runPath, file.artifactPath, uploadId);
     throw error;
   }
 }
@@ -77,11 +91,20 @@ export function partLayout(size: number, chunkSize: number): { chunkSize: number
   return { chunkSize: chunk, parts: Math.ceil(size / chunk) };
 }
 
-async function abort(http: ArtifactHttp, runPath: string, artifactPath: string, name: string, uploadId: string): Promise<void> {
+/**
+ * Frees the parts of a multipart upload the server created; throws what the server answered. Its
+ * own time limit, not the caller's signal: that may be what ended the upload, and the stored parts
+ * must still be freed.
+ */
+export async function abortMultipart(http: ArtifactHttp, runPath: string, leftover: LeftoverUpload): Promise<void> {
+  const { artifactPath, uploadId } = leftover;
+  const body = { path: path.posix.basename(artifactPath), upload_id: uploadId };
+  await http.post(multipartEndpoint('abort', runPath, artifactPath), body, AbortSignal.timeout(ABORT_TIMEOUT_MS));
+}
+
+async function abort(http: ArtifactHttp, runPath: string, artifactPath: string, uploadId: string): Promise<void> {
   try {
-    // Its own time limit, not the caller's signal: that may be what ended the upload, and the
-    // stored parts must still be freed.
-    await http.post(multipartEndpoint('abort', runPath, artifactPath), { path: name, upload_id: uploadId }, AbortSignal.timeout(ABORT_TIMEOUT_MS));
+    await abortMultipart(http, runPath, { artifactPath, uploadId });
   } catch {
     // The part failure is the error worth reporting; storage lifecycle rules clear what remains.
   }

@@ -10,10 +10,11 @@ import { artifactNameProblem, quoteName } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
 import { artifactDestination, type Destination } from './destination.ts';
 import type { ArtifactHttp } from './http-client.ts';
-import { readMultipartSettings, uploadOverHttp } from './http-upload.ts';
+import { abortLeftovers, readMultipartSettings, uploadOverHttp } from './http-upload.ts';
 import { folderCopier } from './local-copy.ts';
 import { runPool } from './pool.ts';
 import type { UploadProgress } from './progress.ts';
+import { listUpload, type LeftoverUpload, type ListedUpload, type ListingPlace } from './upload-listing.ts';
 
 export interface UploadRequest {
   /** the run's `artifact_uri` */
@@ -30,6 +31,13 @@ export interface UploadRequest {
   concurrency?: number;
   /** resolves a relative local artifact location; default the working folder */
   cwd?: string;
+  /** lists an upload to a server or S3 while it runs, for `mlrun sync` to finish if mlrun is killed */
+  listing?: ListingPlace;
+  /**
+   * The files of an upload that was cut off: the multipart uploads it left are aborted first
+   * (those the server created, by id; in S3 reached directly, all under the run's location).
+   */
+  cutOff?: LeftoverUpload[];
 }
 
 export interface UploadResult {
@@ -54,21 +62,38 @@ const PARALLEL_STATS = 16;
 type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => void) => Promise<number>;
 
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
-  const { files, signal } = request;
+  const { files } = request;
   const result: UploadResult = { uploaded: 0, bytes: 0, failures: [], pending: [], pendingFailures: [] };
-  if (files.length === 0) return result;
+  // A cut-off upload's leftovers are aborted even when none of its files is to be sent again.
+  if (files.length === 0 && !request.cutOff) return result;
 
   const destination = artifactDestination(request.artifactUri, request.trackingUri, request.cwd ?? workingFolder());
   if (destination.kind === 'unsupported') {
     result.failures.push(`${destination.reason}: ${plural(files.length, 'file')} not uploaded`);
     return result;
   }
-  const opened = await openSender(destination, request.env, signal);
+  const listed = request.listing && destination.kind !== 'local' ? listUpload(request.listing, request.artifactUri, files) : undefined;
+  try {
+    return await uploadThrough(destination, request, listed, result);
+  } finally {
+    listed?.remove();
+  }
+}
+
+async function uploadThrough(
+  destination: Exclude<Destination, { kind: 'unsupported' }>,
+  request: UploadRequest,
+  listed: ListedUpload | undefined,
+  result: UploadResult,
+): Promise<UploadResult> {
+  const { files, signal } = request;
+  const opened = await openSender(destination, request.env, signal, listed);
   if ('problem' in opened) {
     result.failures.push(`cannot upload artifacts: ${opened.problem}: ${plural(files.length, 'file')} not uploaded`);
     return result;
   }
   result.failures.push(...opened.problems);
+  if (request.cutOff) result.failures.push(...(await opened.abortCutOff(request.cutOff)));
 
   const sizes = await runPool(files, PARALLEL_STATS, async (file) => file.size ?? (await fs.stat(file.localPath).then((stat) => stat.size, () => 0)));
   const progress: UploadProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: sum(sizes) };
@@ -125,9 +150,11 @@ export async function uploadArtifacts(request: UploadRequest): Promise<UploadRes
   return result;
 }
 
-interface Sender {
+export interface Sender {
   send: SendFile;
   problems: string[];
+  /** Aborts the multipart uploads an upload that was cut off left; one line per failure. */
+  abortCutOff: (leftovers: LeftoverUpload[]) => Promise<string[]>;
   close: () => Promise<void>;
 }
 
@@ -135,11 +162,21 @@ async function openSender(
   destination: Exclude<Destination, { kind: 'unsupported' }>,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal | undefined,
+  listed: ListedUpload | undefined,
 ): Promise<Sender | { problem: string }> {
   if (destination.kind === 'local') {
     const copy = folderCopier(destination.dir);
     // Sized at collection: a file that changed since is copied whole all the same.
-    return { send: (file, size) => copy(file, size).then(() => size), problems: [], close: async () => undefined };
+    return { send: (file, size) => copy(file, size).then(() => size), problems: [], abortCutOff: async () => [], close: async () => undefined };
+  }
+  if (destination.kind === 's3') {
+    try {
+      // Loaded only here: the AWS SDK is for runs whose artifacts live in S3.
+      const { s3Sender } = await import('./s3-upload.ts');
+      return await s3Sender(destination, env, signal);
+    } catch (error) {
+      return { problem: describeError(error) };
+    }
   }
   const { settings, problems } = readMultipartSettings(env);
   let http: ArtifactHttp;
@@ -159,9 +196,15 @@ async function openSender(
   } catch (error) {
     return { problem: describeError(error) };
   }
+  const { runPath } = destination;
   return {
-    send: (file, size, onBytes) => uploadOverHttp({ http, runPath: destination.runPath, multipart: settings, file, size, signal, onBytes }),
+    send: (file, size, onBytes) =>
+      uploadOverHttp({
+        http, runPath, multipart: settings, file, size, signal, onBytes,
+        onMultipartCreated: (uploadId) => listed?.addMultipart({ artifactPath: file.artifactPath, uploadId }),
+      }),
     problems,
+    abortCutOff: (leftovers) => abortLeftovers(http, runPath, leftovers),
     close: async () => close(),
   };
 }

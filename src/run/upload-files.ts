@@ -5,6 +5,7 @@ import { uploadArtifacts } from '../artifacts/upload.ts';
 import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { OFFLINE_DB } from '../tracking/offline-record.ts';
+import { sameServerKey } from '../tracking/redact.ts';
 import type { Tracking } from '../tracking/tracked-run.ts';
 
 /**
@@ -20,7 +21,11 @@ export async function uploadFiles(
   options: WatchOptions = {},
 ): Promise<void> {
   if (files.length === 0 || options.hurry?.aborted) return;
-  const result = await uploadWatched({ artifactUri: tracking.run.artifactUri, trackingUri: tracking.store.trackingUri, env, files }, options);
+  const { artifactUri, runId } = tracking.run;
+  const trackingUri = tracking.store.trackingUri;
+  // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
+  const listing = { projectRoot: tracking.projectRoot, runId, server: sameServerKey(trackingUri) };
+  const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, options);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);
   if (result.pending.length === 0) return;

@@ -15,9 +15,9 @@ export interface ModuleScope {
 
 type Wrapped = (exports: unknown, require: NodeJS.Require, module: unknown, filename: string, dirname: string) => void;
 
-export function compileBundle(source: string, cachedData?: Uint8Array): vm.Script {
+export function compileBundle(source: string, cachedData?: Uint8Array, filename = 'mlrun.cjs'): vm.Script {
   return new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: 'mlrun.cjs',
+    filename,
     ...(cachedData ? { cachedData } : {}),
   });
 }

@@ -17,6 +17,7 @@ import { secretsOf } from '../tracking/secrets.ts';
 import { defaultArtifactRoot } from '../tracking/sqlite/location.ts';
 import type { RunInfo, Store } from '../tracking/store.ts';
 import { deliverRun, type UploadRunArtifacts } from './deliver.ts';
+import { finishCutOffUploads, listCutOffUploads } from './cut-off-uploads.ts';
 import { acquireLock } from './lock.ts';
 import { planSync, readOfflineRuns, type OfflineRun, type PlannedRun } from './plan.ts';
 import { SYNC_TAGS } from '../tracking/offline-tags.ts';
@@ -46,12 +47,19 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
   // Looked for first: opening the store would create the file.
   if (!fs.existsSync(dbPath)) {
     const left = uri !== undefined && !options.dryRun ? await closeOnServer(uri, closing) : 0;
-    reporter.say(`nothing pending: no runs were recorded offline in ${projectRoot}${otherHostsNote(left)}`);
-    return 0;
+    let unfinished = 0;
+    if (options.dryRun) unfinished = listCutOffUploads(projectRoot, uri, options.force, reporter);
+    else if (uri !== undefined) unfinished = await finishCutOffUploads(uri, closing);
+    reporter.say(`${unfinished > 0 ? '' : 'nothing pending: '}no runs were recorded offline in ${projectRoot}${otherHostsNote(left)}`);
+    return unfinished > 0 ? 1 : 0;
   }
   const record = { store: await openStore({ kind: 'sqlite', dbPath }, env), dbPath };
   try {
-    if (options.dryRun) return await listPending(record, uri, reporter);
+    if (options.dryRun) {
+      const unfinished = listCutOffUploads(projectRoot, uri, options.force, reporter);
+      const code = await listPending(record, uri, reporter);
+      return unfinished > 0 ? 1 : code;
+    }
     if (uri === undefined) {
       throw new UsageError('mlrun sync needs the server to deliver to: set MLFLOW_TRACKING_URI or pass --tracking-uri http(s)://...');
     }
@@ -62,7 +70,9 @@ export async function syncCommand(options: SyncOptions): Promise<number> {
     }
     try {
       const left = (await closeAbandonedOffline(record.store, dbPath, closing)) + (await closeOnServer(uri, closing));
-      return await deliverPending(record, uri, env, reporter, left);
+      const unfinished = await finishCutOffUploads(uri, closing);
+      const code = await deliverPending(record, uri, env, reporter, left);
+      return unfinished > 0 ? 1 : code;
     } finally {
       lock.release();
     }

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stateFolder } from '../settings/private-folders.ts';
+import { readEntries, writeEntry } from '../settings/state-entries.ts';
 import type { ProcessIdentity } from '../process/process-identity.ts';
 import type { StoreTarget } from './open-store.ts';
 import { sameServerKey } from './redact.ts';
@@ -48,10 +49,7 @@ export function addLiveRun(projectRoot: string, entry: LiveRunEntry): string {
   const folder = liveFolder(projectRoot);
   fs.mkdirSync(folder, { recursive: true });
   const file = path.join(folder, `${entry.runId}.json`);
-  // Written aside and renamed: a reader never sees half an entry.
-  const aside = `${file}.${entry.owner.pid}.tmp`;
-  fs.writeFileSync(aside, JSON.stringify(entry));
-  fs.renameSync(aside, file);
+  writeEntry(file, entry);
   return file;
 }
 
@@ -67,22 +65,7 @@ export function removeLiveRun(file: string): void {
 
 /** The entries of runs in `store` (storeKey), unreadable ones skipped. */
 export function liveRunsIn(projectRoot: string, store: string): ListedLiveRun[] {
-  const folder = liveFolder(projectRoot);
-  let names: string[];
-  try {
-    names = fs.readdirSync(folder).filter((name) => name.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const listed: ListedLiveRun[] = [];
-  for (const name of names) {
-    const file = path.join(folder, name);
-    try {
-      const entry = JSON.parse(fs.readFileSync(file, 'utf8')) as LiveRunEntry;
-      if (entry.store === store) listed.push({ ...entry, lastActivity: Math.floor(fs.statSync(file).mtimeMs), file });
-    } catch {
-      // Removed by its owner meanwhile, or not an entry at all: nothing to close.
-    }
-  }
-  return listed;
+  return readEntries<LiveRunEntry>(liveFolder(projectRoot))
+    .filter(({ entry }) => entry.store === store)
+    .map(({ entry, file, mtimeMs }) => ({ ...entry, lastActivity: Math.floor(mtimeMs), file }));
 }

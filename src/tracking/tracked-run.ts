@@ -66,6 +66,10 @@ export class Tracking {
     return this.#plan.env;
   }
 
+  get projectRoot(): string {
+    return this.#plan.projectRoot;
+  }
+
   /**
    * Where files the server did not take go, in the run's artifact location there: the offline
    * record of the whole rest of the run when the server no longer answers at all, else the run's

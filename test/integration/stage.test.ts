@@ -11,7 +11,7 @@ import { cleanEnv, runMlrun, type MlrunResult } from '../support/mlrun.ts';
 import { inspectMlflow, type PyRun } from '../support/python.ts';
 import { createParentRun } from '../support/python-setup.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
-import { mlrunBinary, venvBin } from '../support/paths.ts';
+import { mlrunBinary, repoRoot, venvBin } from '../support/paths.ts';
 import { tempProject } from '../support/project.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -402,6 +402,11 @@ describe('usage errors exit 2 before the command starts', () => {
     assert.match(help.stdout.toString(), /Usage: mlrun \[options\] -- <command> \[args\.\.\.\]/);
     const version = await runMlrun(['--version'], { cwd });
     assert.equal(version.code, 0);
-    assert.match(version.stdout.toString(), /^mlrun \d+\.\d+\.\d+\n$/);
+    // The version of package.json, the commit the executable was built from, the platform it runs on.
+    const { version: packageVersion } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const stamped = version.stdout.toString().match(/^mlrun (\S+) \(commit ([0-9a-f]{7}(?:-dirty)?), (\S+)\)\n$/);
+    assert.ok(stamped, version.stdout.toString());
+    assert.equal(stamped[1], packageVersion);
+    assert.equal(stamped[3], `${process.platform}-${process.arch}`);
   });
 });

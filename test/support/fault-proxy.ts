@@ -8,8 +8,11 @@ import type net from 'node:net';
 export type Fault =
   /** 413 for any request whose Content-Length is over `maxBytes`, before a byte of it is forwarded. */
   | { kind: 'body-limit'; maxBytes: number }
-  /** Resets the client's connection once `afterBytes` of a request body went through. */
-  | { kind: 'reset'; afterBytes: number }
+  /**
+   * Resets the client's connection once `afterBytes` of a request body went through; with `times`,
+   * only the first `times` bodies that get that far are cut.
+   */
+  | { kind: 'reset'; afterBytes: number; times?: number }
   /** Calls `then` once, when `afterBytes` of a request body went through; forwarding goes on. */
   | { kind: 'hook'; afterBytes: number; then: () => void };
 
@@ -70,10 +73,13 @@ export async function startFaultProxy(targetUri: string): Promise<FaultProxy> {
     let passed = 0;
     let hooked = false;
     req.on('data', (chunk: Buffer) => {
-      if (fault?.kind === 'reset' && passed + chunk.length > fault.afterBytes) {
-        cut();
-        return;
+      if (fault?.kind === 'reset' && passed + chunk.length > fault.afterBytes && !cutOff) {
+        if (fault.times === undefined || fault.times-- > 0) {
+          cut();
+          return;
+        }
       }
+      if (cutOff) return;
       passed += chunk.length;
       if (!upstream.write(chunk)) req.pause();
       if (fault?.kind === 'hook' && !hooked && passed >= fault.afterBytes) {

@@ -1,11 +1,12 @@
-// Starts a real `mlflow server` (the pinned release in .venv) on a free loopback port, with a
-// SQLite backend and served artifacts in a fresh temporary folder.
+// Starts a real `mlflow server` (the pinned release in .venv) on a free loopback port, by default
+// with a SQLite backend and served artifacts in a fresh temporary folder.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports.ts';
 import { venvBin } from './paths.ts';
+import { killWithProcess, stopProcessGroup } from './processes.ts';
 
 // MLflow 3's job runner starts four huey worker processes the tests never use: on two cores they
 // slow every other test down.
@@ -26,6 +27,10 @@ export interface MlflowServer {
 export interface ServerOptions {
   /** Extra arguments for `mlflow server`, e.g. ['--app-name', 'basic-auth']. */
   args?: string[];
+  /** `--backend-store-uri`; default `mlflow.db` in the server's folder. */
+  backendStoreUri?: string;
+  /** Where artifacts go; default `--artifacts-destination` a folder in the server's folder. */
+  artifactArgs?: string[];
   env?: Record<string, string>;
   dir?: string;
   /** Let the test process exit while the server runs, and kill the server when it does. */
@@ -49,39 +54,22 @@ export async function startMlflowServer(options: ServerOptions = {}): Promise<Ml
         'server',
         '--host', host,
         '--port', String(port),
-        '--backend-store-uri', `sqlite:///${path.join(dir, 'mlflow.db')}`,
-        '--artifacts-destination', path.join(dir, 'mlartifacts'),
+        '--backend-store-uri', options.backendStoreUri ?? `sqlite:///${path.join(dir, 'mlflow.db')}`,
+        ...(options.artifactArgs ?? ['--artifacts-destination', path.join(dir, 'mlartifacts')]),
         '--workers', '1',
         ...(options.args ?? []),
       ],
       { cwd: dir, stdio: ['ignore', log, log], env: { ...process.env, ...SERVER_ENV, ...options.env }, detached: true },
     );
     fs.closeSync(log);
-    if (options.ownedByProcess) {
-      child.unref();
-      const pid = child.pid!;
-      process.once('exit', () => {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      });
-    }
+    if (options.ownedByProcess) killWithProcess(child);
     await waitUntilHealthy(uri, child, path.join(dir, 'server.log'));
   };
 
   const end = async (signal: NodeJS.Signals) => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    process.kill(-running.pid!, signal);
-    const timer = setTimeout(() => {
-      try { process.kill(-running.pid!, 'SIGKILL'); } catch { /* already gone */ }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
+    if (running) await stopProcessGroup(running, signal);
   };
 
   await start();

@@ -45,15 +45,26 @@ test('file:// and plain paths are local folders; a relative path resolves from c
   assert.deepEqual(artifactDestination('mlruns/1/abc/artifacts', undefined, '/work/p'), { kind: 'local', dir: '/work/p/mlruns/1/abc/artifacts' });
 });
 
-test('cloud schemes are unsupported with one clear reason, credentials redacted', () => {
-  assert.deepEqual(artifactDestination('s3://bucket/mlflow/1/abc/artifacts', 'http://h', '/'), {
+test('s3:// names the bucket and the run\'s folder in it, as MLflow parses it', () => {
+  assert.deepEqual(artifactDestination('s3://bucket/mlflow/1/abc/artifacts', 'http://h', '/'), { kind: 's3', bucket: 'bucket', prefix: 'mlflow/1/abc/artifacts' });
+  assert.deepEqual(artifactDestination('s3://bucket/', 'http://h', '/'), { kind: 's3', bucket: 'bucket', prefix: '' });
+  assert.equal(artifactDestination('s3:///no-bucket', 'http://h', '/').kind, 'unsupported');
+});
+
+test('GCS and Azure are unsupported with one line that names the workaround, credentials redacted', () => {
+  assert.deepEqual(artifactDestination('gs://bucket/1/abc/artifacts', 'http://h', '/'), {
     kind: 'unsupported',
     reason:
-      "the run's artifact location s3://bucket/mlflow/1/abc/artifacts is in 's3:' storage, which mlrun cannot write to directly; serve artifacts through the MLflow server (mlflow server --serve-artifacts, an mlflow-artifacts:/ location) or use a local folder",
+      "the run's artifact location gs://bucket/1/abc/artifacts is in Google Cloud Storage, which mlrun does not write to yet; let the MLflow server proxy artifacts instead (mlflow server --artifacts-destination gs://…)",
   });
   const azure = artifactDestination('wasbs://user:key@container/1/abc', 'http://h', '/');
-  assert.equal(azure.kind, 'unsupported');
-  assert.ok(!(azure as { reason: string }).reason.includes('key@'));
+  assert.deepEqual(azure, {
+    kind: 'unsupported',
+    reason:
+      "the run's artifact location wasbs://***@container/1/abc is in Azure Blob Storage, which mlrun does not write to yet; let the MLflow server proxy artifacts instead (mlflow server --artifacts-destination wasbs://…)",
+  });
+  assert.equal(artifactDestination('abfss://c@acct.dfs.core.windows.net/x', 'http://h', '/').kind, 'unsupported');
+  assert.match((artifactDestination('hdfs://nn/x', 'http://h', '/') as { reason: string }).reason, /in 'hdfs:' storage, which mlrun cannot write to directly/);
 });
 
 test('endpoints percent-encode each segment of the artifact path, and multipart takes its folder', () => {

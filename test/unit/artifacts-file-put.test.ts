@@ -76,6 +76,30 @@ test('a range to another origin (a presigned URL): only those bytes, its headers
   assert.equal(seen!.body.toString(), '3456');
 });
 
+test('a presigned part answered 429 or 503 with Retry-After waits as told, then is sent again whole, on a kept-alive connection', async () => {
+  const storage = await fakeServer((_seen, index, res) => {
+    if (index < 2) res.writeHead(index === 0 ? 429 : 503, { 'Retry-After': '1' });
+    else res.writeHead(200, { ETag: '"p1"' });
+    res.end();
+  });
+  const uploader = new HttpClient(`http://127.0.0.1:${await freePort()}`, { MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0' });
+  const started = Date.now();
+  const result = await putFile(uploader, {
+    target: `${storage.uri}/bucket/key?partNumber=1&X-Amz-Signature=abc`,
+    localPath: fileOf(Buffer.from('0123456789')),
+    range: { offset: 0, length: 6 },
+    signal: undefined,
+    onBytes: () => undefined,
+  });
+  const waited = Date.now() - started;
+  uploader.close();
+  await storage.close();
+  assert.equal(result.headers.etag, '"p1"');
+  assert.deepEqual(storage.seen.map((seen) => seen.body.toString()), ['012345', '012345', '012345']);
+  assert.ok(waited >= 2000, `waited ${waited} ms for two Retry-After: 1`);
+  assert.deepEqual(storage.seen.map((seen) => seen.headers.connection), ['keep-alive', 'keep-alive', 'keep-alive']);
+});
+
 test('an empty file is a PUT of zero bytes', async () => {
   const server = await fakeServer((_seen, _index, res) => { res.writeHead(200); res.end(); });
   const uploader = new HttpClient(server.uri, {});

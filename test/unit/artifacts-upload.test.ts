@@ -69,9 +69,9 @@ test('a narrow terminal gets the line cut, never wrapped', () => {
   assert.equal(stream.text, `\r${describeProgress(DONE, SHOW_AFTER_MS).slice(0, 29)}\x1b[K`);
 });
 
-test('a cloud artifact location: one line for all files, nothing read', async () => {
+test('a cloud store mlrun does not write to: one line for all files, nothing read', async () => {
   const result = await uploadArtifacts({
-    artifactUri: 's3://bucket/1/abc/artifacts',
+    artifactUri: 'gs://bucket/1/abc/artifacts',
     trackingUri: 'http://127.0.0.1:1',
     env: {},
     files: [{ localPath: '/nonexistent/a', artifactPath: 'a' }, { localPath: '/nonexistent/b', artifactPath: 'b' }],
@@ -80,7 +80,7 @@ test('a cloud artifact location: one line for all files, nothing read', async ()
     uploaded: 0,
     bytes: 0,
     failures: [
-      "the run's artifact location s3://bucket/1/abc/artifacts is in 's3:' storage, which mlrun cannot write to directly; serve artifacts through the MLflow server (mlflow server --serve-artifacts, an mlflow-artifacts:/ location) or use a local folder: 2 files not uploaded",
+      "the run's artifact location gs://bucket/1/abc/artifacts is in Google Cloud Storage, which mlrun does not write to yet; let the MLflow server proxy artifacts instead (mlflow server --artifacts-destination gs://…): 2 files not uploaded",
     ],
     pending: [],
     pendingFailures: [],

@@ -2,14 +2,13 @@
 // only forwards the command's output; copies of its chunks are gathered (chunk-gatherer.ts) into
 // messages that wait here, unmatched, while the output streams: matching during a burst would slow
 // the burst (pacing.ts decides when it is over). Then they go to the metrics thread, started for
-// the first burst that lasts (a short stage never pays for a thread: `drain` matches its output on
+// the first burst that lasts (worker.ts; a short stage never pays for a thread: `drain` matches its output on
 // the main thread instead). A message holds at most GATHER_BYTES (or one larger chunk): the thread
 // matches a message whole, and a larger one could push its points past the sink's memory cap.
 // Beyond MAX_IN_FLIGHT bytes not yet taken by the thread, chunks wait in a file instead of in
 // memory and are read back in order: the command is never held up and mlrun's memory stays
 // bounded, whatever the command prints.
 import { closeSync, writeSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import type { OutputStream } from '../parse/stream.ts';
 import { ChunkGatherer } from '../../process/chunk-gatherer.ts';
 import { openTempFile } from '../../process/temp-files.ts';
@@ -17,20 +16,14 @@ import type { StoreTarget } from '../../tracking/open-store.ts';
 import type { MetricReport } from '../deliver/recorder.ts';
 import { burstOverIn } from '../pacing.ts';
 import { forEachChunk, type ChunkHandler } from './chunks.ts';
-import { STREAMS, type ChunksMessage, type FromThread, type ThreadInit, type ToThread } from './protocol.ts';
-
-/** The thread's code, bundled into mlrun's single file by scripts/build; unset when run from src/. */
-declare const MLRUN_METRICS_THREAD: string | undefined;
+import { STREAMS, type ChunksMessage, type ThreadInit } from './protocol.ts';
+import { ThreadWorker } from './worker.ts';
 
 const MAX_IN_FLIGHT = 1024 * 1024;
 /** Chunks are gathered into messages this large. */
 const GATHER_BYTES = 64 * 1024;
 /** The thread starts no sooner than this after the first chunk: a short stage never pays for it. */
 const THREAD_AFTER_MS = 200;
-// A small young generation and a capped old one: the thread's garbage (a string per chunk, a
-// point per line) is collected often instead of growing the process by tens of MB. Its live data
-// is small (MetricSink's capped queue, a few hundred bytes per distinct key): 200,000 keys fit.
-const LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
 
 export interface MetricsThreadOptions {
   /** Bytes handed to the thread and not yet taken by it, before the rest waits on disk. */
@@ -40,7 +33,7 @@ export interface MetricsThreadOptions {
 export class MetricsThread {
   readonly #init: ThreadInit;
   #started = false;
-  #worker: Worker | undefined;
+  readonly #thread = new ThreadWorker((bytes) => (this.#inFlight -= bytes));
   /** Messages that wait for the thread: until it starts, then until the burst is over. */
   #held: { message: ChunksMessage; transfer: ArrayBuffer[] }[] = [];
   readonly #spillName: string;
@@ -57,9 +50,6 @@ export class MetricsThread {
   #inFlight = 0;
   #spillFd: number | undefined;
   #spilledBytes = 0;
-  #delivered = 0;
-  #crashed: Promise<Error> = new Promise(() => undefined);
-  #waiting: ((message: FromThread) => void) | undefined;
 
   constructor(init: ThreadInit, options: MetricsThreadOptions = {}) {
     this.#init = init;
@@ -71,24 +61,7 @@ export class MetricsThread {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const init = this.#init;
-    let worker: Worker;
-    try {
-      worker =
-        typeof MLRUN_METRICS_THREAD === 'string'
-          ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })
-          : new Worker(new URL('./entry.ts', import.meta.url), { workerData: init, resourceLimits: LIMITS });
-    } catch (error) {
-      // No thread to be had (a sandbox's limits): `finish` fails with the reason.
-      this.#crashed = Promise.resolve(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    worker.on('message', (message: FromThread) => this.#receive(message));
-    this.#crashed = new Promise((resolve) => {
-      worker.once('error', resolve);
-      worker.once('exit', (code) => resolve(new Error(`the metrics thread exited (${code})`)));
-    });
-    this.#worker = worker;
+    this.#thread.start(this.#init);
   }
 
   /** Takes a copy of the chunk (read at `time`): it may be reused once this returns. */
@@ -125,7 +98,7 @@ export class MetricsThread {
 
   /** Points the store has taken so far. */
   get delivered(): number {
-    return this.#delivered;
+    return this.#thread.delivered;
   }
 
   /** Output bytes that waited on disk, in all. */
@@ -138,10 +111,10 @@ export class MetricsThread {
     this.#stopTimer();
     this.start();
     this.#release();
-    const onAbort = (): void => this.#post({ type: 'abort' });
+    const onAbort = (): void => this.#thread.post({ type: 'abort' });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const answer = await this.#call({ type: 'finish' }, 'finished');
+      const answer = await this.#thread.call({ type: 'finish' }, 'finished');
       return answer.report;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -156,13 +129,13 @@ export class MetricsThread {
    * FailoverStore), so it is told where the run went.
    */
   async deliverRest(to: { target: StoreTarget; run: { runId: string } }): Promise<void> {
-    const answer = await this.#call({ type: 'redirect', target: to.target, runId: to.run.runId }, 'redirected');
+    const answer = await this.#thread.call({ type: 'redirect', target: to.target, runId: to.run.runId }, 'redirected');
     if (answer.error !== undefined) throw new Error(answer.error);
   }
 
   async stop(): Promise<void> {
     this.#stopTimer();
-    await this.#worker?.terminate();
+    await this.#thread.terminate();
     this.#closeSpill();
   }
 
@@ -186,7 +159,7 @@ export class MetricsThread {
   #release(): void {
     this.#gathered.flush();
     this.#first = 0;
-    for (const { message, transfer } of this.#held) this.#post(message, transfer);
+    for (const { message, transfer } of this.#held) this.#thread.post(message, transfer);
     this.#held = [];
   }
 
@@ -224,32 +197,5 @@ export class MetricsThread {
   #closeSpill(): void {
     if (this.#spillFd !== undefined) closeSync(this.#spillFd);
     this.#spillFd = undefined;
-  }
-
-  /** To the thread once started; without one (it could not start) `finish` fails with the reason. */
-  #post(message: ToThread, transfer: ArrayBuffer[] = []): void {
-    this.#worker?.postMessage(message, transfer);
-  }
-
-  #receive(message: FromThread): void {
-    if (message.type === 'ack') {
-      this.#inFlight -= message.bytes;
-      this.#delivered = message.delivered;
-    } else if (message.type === 'progress') {
-      this.#delivered = message.delivered;
-    } else {
-      this.#waiting?.(message);
-    }
-  }
-
-  /** Sends a request and waits for its answer, or for the thread to fail. */
-  async #call<T extends FromThread['type']>(message: ToThread, answer: T): Promise<Extract<FromThread, { type: T }>> {
-    const answered = new Promise<FromThread>((resolve) => (this.#waiting = resolve));
-    this.#post(message);
-    const result = await Promise.race([answered, this.#crashed]);
-    this.#waiting = undefined;
-    if (result instanceof Error) throw result;
-    if (result.type !== answer) throw new Error(`the metrics thread answered ${result.type} to ${message.type}`);
-    return result as Extract<FromThread, { type: T }>;
   }
 }

@@ -1,23 +1,23 @@
 // The embedded store: writes MLflow's own SQLite schema directly, with the semantics of MLflow's
 // SqlAlchemyStore (mlflow/store/tracking/sqlalchemy_store.py in the pinned release), so that the
 // Python client, `mlflow ui` and this store can share one mlflow.db.
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrackingError } from '../errors.ts';
 import {
   FOUND_RUNS,
-  type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type LifecycleStage, type MetricPage, type Param, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
+  type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
-import { Connection, isConstraintViolation } from './connection.ts';
-import { prepareDatabase } from './create.ts';
 import { listLocalArtifacts } from './artifacts.ts';
+import { Connection } from './connection.ts';
+import { prepareDatabase } from './create.ts';
+import { insertExperiment, selectExperiment } from './experiments.ts';
 import { insertDatasetInputs } from './inputs.ts';
-import { appendToUriPath, defaultArtifactRoot, sqliteUri } from './location.ts';
+import { defaultArtifactRoot, sqliteUri } from './location.ts';
 import { insertMetrics, readMetricPoints } from './metrics.ts';
+import { checkRunExists, checkRunIsActive, insertParams, insertRun, RUN_NAME_TAG, upsertTags } from './run-rows.ts';
 import { readRuns, runsWithParent } from './runs.ts';
 import {
-  changedParamsError,
   checkParamKeysUnique,
   invalid,
   parseExperimentId,
@@ -39,18 +39,8 @@ export interface SqliteStoreOptions {
   onCreated?: () => Promise<void>;
 }
 
-const RUN_NAME_TAG = 'mlflow.runName';
 // Points written per transaction: short enough that other writers wait little for the lock.
 const METRICS_PER_TRANSACTION = 5000;
-
-const EXPERIMENT_COLUMNS = 'experiment_id, name, artifact_location, lifecycle_stage';
-
-interface ExperimentRow {
-  experiment_id: number;
-  name: string;
-  artifact_location: string | null;
-  lifecycle_stage: LifecycleStage;
-}
 
 /** Opens (on first use: creates) the MLflow database at `dbPath`. Nothing is read until a call. */
 export function openSqliteStore(dbPath: string, options: SqliteStoreOptions = {}): Store {
@@ -77,48 +67,18 @@ class SqliteStore implements Store {
   async getExperiment(experimentId: string, options: CallOptions = {}): Promise<Experiment | undefined> {
     const id = parseExperimentId(experimentId);
     const db = await this.#connection();
-    const row = await db.read(
-      () => db.statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?`).get(id),
-      options.signal,
-    );
-    return row && toExperiment(row as unknown as ExperimentRow);
+    return db.read(() => selectExperiment(db, { id }), options.signal);
   }
 
   async getExperimentByName(name: string, options: CallOptions = {}): Promise<Experiment | undefined> {
     const db = await this.#connection();
-    const row = await db.read(
-      () => db.statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?`).get(name),
-      options.signal,
-    );
-    return row && toExperiment(row as unknown as ExperimentRow);
+    return db.read(() => selectExperiment(db, { name }), options.signal);
   }
 
   async createExperiment(name: string, options: CallOptions = {}): Promise<string> {
     validateExperimentName(name);
     const db = await this.#connection();
-    return db.write(() => {
-      const now = Date.now();
-      let id: number;
-      try {
-        id = Number(
-          db
-            .statement('INSERT INTO experiments (name, lifecycle_stage, creation_time, last_update_time) VALUES (?, ?, ?, ?)')
-            .run(name, 'active', now, now).lastInsertRowid,
-        );
-      } catch (error) {
-        if (!isConstraintViolation(error)) throw error;
-        // The name is unique among deleted experiments too, as in MLflow.
-        throw new TrackingError(`Experiment(name=${name}) already exists. Error: ${(error as Error).message}`, 'RESOURCE_ALREADY_EXISTS', {
-          cause: error,
-        });
-      }
-      // As MLflow: the id is known only once inserted, and the default location derives from it.
-      db.statement('UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?').run(
-        appendToUriPath(this.#artifactRoot, String(id)),
-        id,
-      );
-      return String(id);
-    }, options.signal);
+    return db.write(() => insertExperiment(db, name, this.#artifactRoot), options.signal);
   }
 
   async createRun(request: CreateRunRequest, options: CallOptions = {}): Promise<RunInfo> {
@@ -135,34 +95,7 @@ class SqliteStore implements Store {
     const tags: Tag[] = tagName === undefined ? [...request.tags, { key: RUN_NAME_TAG, value: runName }] : request.tags;
 
     const db = await this.#connection();
-    return db.write(() => {
-      const experiment = db
-        .statement(`SELECT ${EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?`)
-        .get(experimentId) as unknown as ExperimentRow | undefined;
-      if (!experiment) throw new TrackingError(`No Experiment with id=${experimentId} exists`, 'RESOURCE_DOES_NOT_EXIST');
-      if (experiment.lifecycle_stage !== 'active') {
-        throw invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycle_stage}.`);
-      }
-      const runId = randomUUID().replaceAll('-', '');
-      const artifactUri = appendToUriPath(experiment.artifact_location ?? '', runId, 'artifacts');
-      // The columns MLflow's create_run fills, with its values (source_* are left for tags).
-      db.statement(
-        `INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, status, start_time, end_time,
-          source_version, lifecycle_stage, artifact_uri, experiment_id, deleted_time)
-         VALUES (?, ?, 'UNKNOWN', '', '', ?, 'RUNNING', ?, NULL, '', 'active', ?, ?, NULL)`,
-      ).run(runId, runName, request.userId, request.startTime, artifactUri, experimentId);
-      upsertTags(db, runId, tags);
-      return {
-        runId,
-        experimentId: String(experimentId),
-        runName,
-        status: 'RUNNING',
-        startTime: request.startTime,
-        artifactUri,
-        lifecycleStage: 'active',
-        userId: request.userId,
-      };
-    }, options.signal);
+    return db.write(() => insertRun(db, experimentId, runName, request, tags), options.signal);
   }
 
   async getRun(runId: string, options: CallOptions = {}): Promise<Run | undefined> {
@@ -340,54 +273,4 @@ function numericIds(experimentIds: string[]): number[] {
 function resolveArtifactRoot(dbPath: string, root: string | undefined): string {
   if (root === undefined) return defaultArtifactRoot(dbPath);
   return /^[a-z][a-z0-9+.-]*:/i.test(root) ? root : path.resolve(path.dirname(dbPath), root);
-}
-
-/** The run's experiment id, once the run is known to exist and be active. */
-function checkRunIsActive(db: Connection, runId: string): number {
-  const row = checkRunExists(db, runId);
-  if (row.lifecycle_stage !== 'active') {
-    throw invalid(`The run ${runId} must be in the 'active' state. Current state is ${String(row.lifecycle_stage)}.`);
-  }
-  return Number(row.experiment_id);
-}
-
-function checkRunExists(db: Connection, runId: string): Record<string, unknown> {
-  const row = db.statement('SELECT lifecycle_stage, experiment_id FROM runs WHERE run_uuid = ?').get(runId);
-  if (!row) throw new TrackingError(`Run with id=${runId} not found`, 'RESOURCE_DOES_NOT_EXIST');
-  return row;
-}
-
-/** Params are write-once: the same value again is a no-op, another value an error. */
-function insertParams(db: Connection, runId: string, params: Param[]): void {
-  const existing = db.statement('SELECT value FROM params WHERE run_uuid = ? AND "key" = ?');
-  const insert = db.statement('INSERT INTO params ("key", value, run_uuid) VALUES (?, ?, ?)');
-  const fresh: Param[] = [];
-  const changed: { key: string; old_value: string; new_value: string }[] = [];
-  for (const param of params) {
-    const row = existing.get(runId, param.key);
-    if (!row) fresh.push(param);
-    else if (row.value !== param.value) changed.push({ key: param.key, old_value: String(row.value), new_value: param.value });
-  }
-  if (changed.length) throw changedParamsError(runId, changed);
-  for (const param of fresh) insert.run(param.key, param.value, runId);
-}
-
-/** Tags are upserts, the last value of a key wins; `mlflow.runName` also renames the run. */
-function upsertTags(db: Connection, runId: string, tags: Tag[]): void {
-  const upsert = db.statement(
-    'INSERT INTO tags ("key", value, run_uuid) VALUES (?, ?, ?) ON CONFLICT ("key", run_uuid) DO UPDATE SET value = excluded.value',
-  );
-  for (const tag of tags) {
-    upsert.run(tag.key, tag.value, runId);
-    if (tag.key === RUN_NAME_TAG) db.statement('UPDATE runs SET name = ? WHERE run_uuid = ?').run(tag.value, runId);
-  }
-}
-
-function toExperiment(row: ExperimentRow): Experiment {
-  return {
-    experimentId: String(row.experiment_id),
-    name: row.name,
-    artifactLocation: row.artifact_location ?? '',
-    lifecycleStage: row.lifecycle_stage,
-  };
 }
