@@ -1,8 +1,9 @@
-// `node bench/run.ts [--quick] [--only overhead,profile,pipeline,artifacts,metrics,sampler]`: starts the
+// `node bench/run.ts [--quick] [--only overhead,profile,pipeline,artifacts,metrics,sampler,hosts]`: starts the
 // local mlflow server, runs the benchmarks (each contender measured alternately), stops the
 // server whatever happens, and writes BENCHMARKS.md. scripts/bench builds build/mlrun first.
 import fs from 'node:fs';
 import { artifactsBenchmark, type ArtifactSizes } from './artifacts.ts';
+import { hostsBenchmark, type HostSizes } from './hosts.ts';
 import { metricsBenchmark, type MetricSizes } from './metrics.ts';
 import { overheadBenchmark, overheadProject, removeOverheadProject } from './overhead.ts';
 import { pipelineBenchmark } from './pipeline.ts';
@@ -11,6 +12,7 @@ import { samplerBenchmark } from './sampler.ts';
 import type { BenchContext, Section } from './report-types.ts';
 import { collectVersions, describeMachine, writeReport } from './report.ts';
 import { startServer, type BenchServer } from './server.ts';
+import { startTeamServer } from './team-server.ts';
 import { loadAverage, MB, mlrunBinary } from './util.ts';
 
 /**
@@ -32,7 +34,12 @@ function metricSizes(quick: boolean, fullSize: boolean): MetricSizes {
   return { localLines: 1_000_000, serverLines: fullSize ? 1_000_000 : 100_000, keyLines: 200_000, reps: 11, keyReps: 2, serverReps: 3 };
 }
 
-const ALL = ['overhead', 'profile', 'pipeline', 'artifacts', 'metrics', 'sampler'] as const;
+/** 200 stages of 10,000 points from four hosts at once; --quick sends 12 of 1,000. */
+function hostSizes(quick: boolean): HostSizes {
+  return quick ? { hosts: 4, stagesPerHost: 3, pointsPerStage: 1000 } : { hosts: 4, stagesPerHost: 50, pointsPerStage: 10_000 };
+}
+
+const ALL = ['overhead', 'profile', 'pipeline', 'artifacts', 'metrics', 'sampler', 'hosts'] as const;
 
 function parseArgs(argv: string[]): { quick: boolean; fullSize: boolean; only: Set<string> } {
   let quick = false;
@@ -102,6 +109,7 @@ async function main(): Promise<void> {
     if (only.has('artifacts')) await attempt('artifacts', async () => [await artifactsBenchmark(ctx, artifactSizes(quick, fullSize))]);
     if (only.has('metrics')) await attempt('metrics', async () => [await metricsBenchmark(ctx, metricSizes(quick, fullSize))]);
     if (only.has('sampler')) await attempt('sampler', async () => [await samplerBenchmark(ctx)]);
+    if (only.has('hosts')) await attempt('hosts', async () => [await hostsBenchmark(ctx, hostSizes(quick), startTeamServer)]);
   } finally {
     await stopServer();
   }

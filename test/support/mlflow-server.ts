@@ -35,12 +35,15 @@ export interface ServerOptions {
   dir?: string;
   /** Let the test process exit while the server runs, and kill the server when it does. */
   ownedByProcess?: boolean;
+  /** The address it listens on (default loopback), e.g. a bridge that network namespaces reach. */
+  host?: string;
 }
 
 export async function startMlflowServer(options: ServerOptions = {}): Promise<MlflowServer> {
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlrun-server-'));
   const port = await freePort();
-  const uri = `http://127.0.0.1:${port}`;
+  const host = options.host ?? '127.0.0.1';
+  const uri = `http://${host}:${port}`;
   let child: ChildProcess | undefined;
 
   const start = async () => {
@@ -49,7 +52,7 @@ export async function startMlflowServer(options: ServerOptions = {}): Promise<Ml
       path.join(venvBin, 'mlflow'),
       [
         'server',
-        '--host', '127.0.0.1',
+        '--host', host,
         '--port', String(port),
         '--backend-store-uri', options.backendStoreUri ?? `sqlite:///${path.join(dir, 'mlflow.db')}`,
         ...(options.artifactArgs ?? ['--artifacts-destination', path.join(dir, 'mlartifacts')]),

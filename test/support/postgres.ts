@@ -14,6 +14,8 @@ const SUPERUSER = 'postgres';
 
 export interface Postgres {
   port: number;
+  /** its folder (the data and the socket), where its processes work */
+  dir: string;
   /** Makes a database and returns its URI for SQLAlchemy (`postgresql://…`). */
   createDatabase(name: string): string;
   /** Stops the server and removes its folder. */
@@ -49,6 +51,7 @@ export async function startPostgres(options: { ownedByProcess?: boolean } = {}):
 
   return {
     port,
+    dir,
     createDatabase(name) {
       psql(port, `CREATE DATABASE "${name}"`);
       return `postgresql://${SUPERUSER}@127.0.0.1:${port}/${name}`;
