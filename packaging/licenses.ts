@@ -12,16 +12,24 @@ import { repoRoot } from './project.ts';
 export function thirdPartyLicenses(nodePackage: string, bundleInputs: string): string {
   const sections = [section('Node.js', path.join(nodePackage, 'LICENSE'))];
   for (const dir of bundledPackages(bundleInputs)) {
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string };
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: string };
+    const title = `${manifest.name} ${manifest.version}`;
     const licence = fs.readdirSync(dir).find((name) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(name));
-    if (!licence) throw new Error(`${manifest.name} has no licence file to ship`);
-    sections.push(section(`${manifest.name} ${manifest.version}`, path.join(dir, licence)));
+    if (licence) sections.push(section(title, path.join(dir, licence)));
+    // Some of the AWS SDK's packages ship no licence file, only `"license": "Apache-2.0"`: the
+    // licence mlrun ships as its own LICENSE, beside this file.
+    else if (manifest.license === 'Apache-2.0') sections.push(heading(title, 'Apache-2.0 (declared in its package.json, which ships no licence file): the text is in LICENSE.'));
+    else throw new Error(`${manifest.name} has no licence file to ship`);
   }
   return sections.join('\n');
 }
 
 function section(title: string, file: string): string {
-  return `${'='.repeat(78)}\n${title}\n${'='.repeat(78)}\n\n${fs.readFileSync(file, 'utf8').trimEnd()}\n`;
+  return heading(title, fs.readFileSync(file, 'utf8').trimEnd());
+}
+
+function heading(title: string, text: string): string {
+  return `${'='.repeat(78)}\n${title}\n${'='.repeat(78)}\n\n${text}\n`;
 }
 
 function bundledPackages(bundleInputs: string): string[] {
