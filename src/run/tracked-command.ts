@@ -19,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
 import { listLiveRun } from './live-run.ts';
+import { knownParentExperiment, PARENT_EXPERIMENT } from './parent-experiment.ts';
 import { checkWorkTree } from './work-tree.ts';
 import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from '../tracking/tracked-run.ts';
 
@@ -106,13 +107,15 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   const stopWatching = onceOnSignal((signal) => (stoppedBy = signal));
   // Made while the run is created (mkfifo is a process of its own).
   const pipes = makePipes();
+  const parentRunId = options.parent ?? spec.parentFromEnv(env);
   const tracking = await startTracking(
     {
       target,
       projectRoot,
       env,
       request: {
-        parentRunId: options.parent ?? spec.parentFromEnv(env),
+        parentRunId,
+        parentExperimentId: knownParentExperiment(env, parentRunId, options.trackingUri),
         experiment: options.experiment,
         experimentId: env.MLFLOW_EXPERIMENT_ID || undefined,
         experimentName: env.MLFLOW_EXPERIMENT_NAME || undefined,
@@ -214,7 +217,7 @@ export const PIPELINE_NAMED = 'MLRUN_PIPELINE_NAMED';
 
 /** The environment without the variables that would send a run somewhere else than `mlflowEnv` says. */
 export function withoutRunSelectors(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { MLRUN_PARENT_RUN_ID: _parent, MLFLOW_EXPERIMENT_NAME: _name, [PIPELINE_NAMED]: _named, ...rest } = env;
+  const { MLRUN_PARENT_RUN_ID: _parent, [PARENT_EXPERIMENT]: _experiment, MLFLOW_EXPERIMENT_NAME: _name, [PIPELINE_NAMED]: _named, ...rest } = env;
   return rest;
 }
 

@@ -46,13 +46,14 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         if (launch) {
           const { launchParent } = await import('../pipeline/launch-parent.ts');
           const trackingUri = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
-          pipelineRunId = await launchParent(store, launch, { projectRoot, cwd, env, target, trackingUri, reporter }, request, callOptions);
-          return pipelineRunId;
+          const parent = await launchParent(store, launch, { projectRoot, cwd, env, target, trackingUri, reporter }, request, callOptions);
+          pipelineRunId = parent?.runId;
+          return { parentRunId: parent?.runId, parentExperimentId: parent?.experimentId };
         }
         // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
-        if (!experiment || options.parent) return request.parentRunId;
+        if (!experiment || options.parent) return request;
         experimentParent = await experimentRun(store, experiment, pipelineRunId, projectRoot, request, callOptions);
-        return experimentParent.runId;
+        return { parentRunId: experimentParent.runId };
       },
       // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
       // While mlrun samples the histories, MLflow's own monitor in the stage stays off: started by

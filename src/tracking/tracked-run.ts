@@ -98,13 +98,16 @@ export class Tracking {
   }
 }
 
+/** The parent a run is opened under, and its experiment when that is known without asking. */
+export type ParentChoice = Pick<OpenRunRequest, 'parentRunId' | 'parentExperimentId'>;
+
 export interface TrackingPlan {
   target: StoreTarget;
   projectRoot: string;
   env: NodeJS.ProcessEnv;
   request: OpenRunRequest;
-  /** Replaces the requested parent with the one to use, once the store is open (experiment runs). */
-  resolveParent?: (store: Store, request: OpenRunRequest, options: CallOptions) => Promise<string | undefined>;
+  /** Replaces the requested parent with the one to use, once the store is open (experiment runs, a launch's parent). */
+  resolveParent?: (store: Store, request: OpenRunRequest, options: CallOptions) => Promise<ParentChoice>;
 }
 
 export async function startTracking(plan: TrackingPlan, reporter: Reporter): Promise<Tracking | undefined> {
@@ -116,8 +119,8 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
       reporter.say(`TLS certificate verification is off for ${store.displayUri} (MLFLOW_TRACKING_INSECURE_TLS)`);
     }
     if (plan.target.kind === 'sqlite') keepOutOfProject(path.join(path.dirname(plan.target.dbPath), EMBEDDED_ARTIFACTS));
-    const parentRunId = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request.parentRunId;
-    const opened = await openRun(store, { ...plan.request, parentRunId }, { signal });
+    const parent = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request;
+    const opened = await openRun(store, { ...plan.request, parentRunId: parent.parentRunId, parentExperimentId: parent.parentExperimentId }, { signal });
     for (const warning of opened.warnings) reporter.warn(warning);
     return new Tracking(store, opened.info, false, plan, reporter);
   } catch (error) {
