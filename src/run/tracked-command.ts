@@ -155,12 +155,14 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
       hurry.abort();
     });
     // The command has ended: whatever goes wrong in recording it (a bug of mlrun's included) is a
-    // warning, and mlrun still closes the run and exits as the command did.
+    // warning, and mlrun still closes the run and exits as the command did. The work tree's
+    // changes go beside the command's own closing work, not after it.
+    const treeRecorded = workTree?.record(tracking, env, hurry.signal);
     const closingTags = await (spec.beforeClose?.(tracking, result, hurry.signal) ?? Promise.resolve([])).catch((error: unknown) => {
       reporter.warn(`recording the end of the run failed: ${describeError(error)}`);
       return [];
     });
-    const treeTags = (await workTree?.record(tracking, env, hurry.signal)) ?? [];
+    const treeTags = (await treeRecorded) ?? [];
     const endTags: Tag[] = [...(closingTags ?? []), ...treeTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });

@@ -25,7 +25,10 @@ export async function uploadFiles(
   const trackingUri = tracking.store.trackingUri;
   // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
   const listing = { projectRoot: tracking.projectRoot, runId, server: sameServerKey(trackingUri) };
-  const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, options);
+  // Uploads overlap the run's other calls: one of them may move the run offline, and these files follow it.
+  const moved = tracking.store.movedSignal;
+  const watch = { ...options, hurry: options.hurry ? AbortSignal.any([options.hurry, moved]) : moved };
+  const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, watch);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);
   if (result.pending.length === 0) return;

@@ -5,8 +5,10 @@ import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../settings/stage-settings.ts';
 import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
-import { describeError } from '../report.ts';
-import type { Tag } from '../tracking/store.ts';
+import { describeError, type Reporter } from '../report.ts';
+import type { Stage } from '../dvc/stage.ts';
+import type { LastPoint } from '../metrics/parse/points.ts';
+import { settleAll } from '../run/settle.ts';
 import { uploadFiles } from '../run/upload-files.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
 import { autoParentLaunch } from './auto-parent.ts';
@@ -17,7 +19,7 @@ import { StageMetrics } from '../metrics/stage-metrics.ts';
 import { SystemMetrics } from '../system/system-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
-import { statusOf } from '../tracking/tracked-run.ts';
+import { statusOf, type Tracking } from '../tracking/tracked-run.ts';
 
 export interface StageOptions extends RunOptions, SettingFlags {
   stage?: string;
@@ -97,34 +99,38 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         };
       },
       generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
+      // The closing work overlaps: the files go while the last points are delivered; only the
+      // metrics files wait for the streamed points (a file's value is the metric's latest).
       beforeClose: async (tracking, result, hurry) => {
-        const [streamed = new Map()] = await Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]);
-        await paramsLogged;
-        const tags: Tag[] = [];
-        const files: ArtifactFile[] = [];
-        if (stage && result.exitCode === 0) {
-          const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
-          if (points.length > 0) {
-            await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
-              reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
-            });
-          }
-          const outputs = await declaredOutputs(stage, stageRoot, reporter);
-          files.push(...outputs.files);
-          tags.push(...outputs.tags);
-        }
+        const succeeded = stage !== undefined && result.exitCode === 0;
         outputLog?.finish();
-        if (outputLog && !outputLog.empty) files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
-        await uploadFiles(tracking, files, env, reporter, { hurry });
-        outputLog?.close();
+        const streamed = Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]).then(([last]) => last ?? new Map());
+        const fileMetrics = succeeded ? streamed.then((last) => logFileMetrics(tracking, stage, last, reporter)) : undefined;
+        const outputs = succeeded ? declaredOutputs(stage, stageRoot, reporter) : Promise.resolve({ files: [], tags: [] });
+        const uploaded = outputs
+          .then(({ files }) => {
+            const all: ArtifactFile[] = [...files];
+            if (outputLog && !outputLog.empty) all.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
+            return uploadFiles(tracking, all, env, reporter, { hurry });
+          })
+          .finally(() => outputLog?.close());
+        await settleAll([uploaded, streamed, fileMetrics, paramsLogged]);
         if (experimentParent?.closedByStage) {
           const liveness = watchLiveness(tracking.store);
           await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: liveness.signal })
             .catch((error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`))
             .finally(() => liveness.stop());
         }
-        return tags;
+        return (await outputs).tags;
       },
     };
+  });
+}
+
+async function logFileMetrics(tracking: Tracking, stage: Stage, streamed: ReadonlyMap<string, LastPoint>, reporter: Reporter): Promise<void> {
+  const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
+  if (points.length === 0) return;
+  await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
+    reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
   });
 }

@@ -76,6 +76,8 @@ export class Tracking {
    * copy there, closed with the run. Undefined for a run that has no server to be delivered to later.
    */
   async keepOffline(reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
+    // Moved meanwhile (by a call made beside this upload): the files follow the rest of the run.
+    if (this.store.movedOffline) return { artifactUri: this.run.artifactUri, failedOver: true };
     if (!this.store.onServer) return undefined;
     if (!(await answers(this.store)) && (await this.store.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
     const copy = await this.store.offlineCopy();
