@@ -1,8 +1,7 @@
 // A run's files into its store, as a command runs it (progress, given up when stalled). Files the
 // server did not take for a reason of its own wait in the offline record for `mlrun sync`.
 import type { ArtifactFile } from '../artifacts/collect.ts';
-import { uploadArtifacts } from '../artifacts/upload.ts';
-import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
+import type { WatchOptions } from '../artifacts/watched-upload.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { OFFLINE_DB } from '../tracking/offline-record.ts';
 import { sameServerKey } from '../tracking/redact.ts';
@@ -21,6 +20,8 @@ export async function uploadFiles(
   options: WatchOptions = {},
 ): Promise<void> {
   if (files.length === 0 || options.hurry?.aborted) return;
+  // Loaded only when there are files: a stage without any never pays for the upload code (node:fs/promises among it).
+  const [{ uploadWatched }, { uploadArtifacts }] = await Promise.all([import('../artifacts/watched-upload.ts'), import('../artifacts/upload.ts')]);
   const { artifactUri, runId } = tracking.run;
   const trackingUri = tracking.store.trackingUri;
   // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
