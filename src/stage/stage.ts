@@ -1,7 +1,6 @@
 // `mlrun [options] -- <cmd> [args...]`: one command (a DVC stage) as one MLflow run, a child of
 // the pipeline's run: its params before it starts, its metric lines while it runs, its metrics
 // files, outputs and output log after it ends.
-import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../settings/stage-settings.ts';
 import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
@@ -99,22 +98,22 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         };
       },
       generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
-      // The closing work overlaps: the files go while the last points are delivered; only the
-      // metrics files wait for the streamed points (a file's value is the metric's latest).
+      // The closing work overlaps: the output log goes while the last points are delivered. The
+      // metrics files' values (a file's value is the metric's latest) and the outputs wait for
+      // those points, so that a server lost during a big upload has the run's points already.
       beforeClose: async (tracking, result, hurry) => {
         const succeeded = stage !== undefined && result.exitCode === 0;
         outputLog?.finish();
+        const logFile = outputLog && !outputLog.empty ? [{ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT }] : [];
+        const logUploaded = uploadFiles(tracking, logFile, env, reporter, { hurry }).finally(() => outputLog?.close());
         const streamed = Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]).then(([last]) => last ?? new Map());
-        const fileMetrics = succeeded ? streamed.then((last) => logFileMetrics(tracking, stage, last, reporter)) : undefined;
-        const outputs = succeeded ? declaredOutputs(stage, stageRoot, reporter) : Promise.resolve({ files: [], tags: [] });
-        const uploaded = outputs
-          .then(({ files }) => {
-            const all: ArtifactFile[] = [...files];
-            if (outputLog && !outputLog.empty) all.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
-            return uploadFiles(tracking, all, env, reporter, { hurry });
-          })
-          .finally(() => outputLog?.close());
-        await settleAll([uploaded, streamed, fileMetrics, paramsLogged]);
+        const outputs = succeeded ? streamed.then(() => declaredOutputs(stage, stageRoot, reporter)) : Promise.resolve({ files: [], tags: [] });
+        await settleAll([
+          logUploaded,
+          succeeded ? streamed.then((last) => logFileMetrics(tracking, stage, last, reporter)) : streamed,
+          outputs.then(({ files }) => uploadFiles(tracking, files, env, reporter, { hurry })),
+          paramsLogged,
+        ]);
         if (experimentParent?.closedByStage) {
           const liveness = watchLiveness(tracking.store);
           await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: liveness.signal })
