@@ -54,7 +54,9 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
         if (!experiment || options.parent) return request;
         experimentParent = await experimentRun(store, experiment, pipelineRunId, projectRoot, request, callOptions);
-        return { parentRunId: experimentParent.runId };
+        // Taken over, the pipeline's run is still the one whose experiment the launch passed on.
+        const known = experimentParent.runId === request.parentRunId ? request.parentExperimentId : undefined;
+        return { parentRunId: experimentParent.runId, parentExperimentId: known };
       },
       // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
       // While mlrun samples the histories, MLflow's own monitor in the stage stays off: started by
