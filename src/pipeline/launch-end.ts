@@ -28,11 +28,7 @@ import { readStageRuns, removeStageRuns, type StageRunRecord } from './stage-rec
 import { logSummary } from './summary.ts';
 import { settleAll } from '../run/settle.ts';
 import { uploadFiles } from '../run/upload-files.ts';
-import { runPool } from '../artifacts/pool.ts';
 import type { Tracking } from '../tracking/tracked-run.ts';
-
-/** Children whose lineage is sent at once: as many requests in flight as a server takes well. */
-const CHILDREN_IN_FLIGHT = 4;
 
 export interface Launch {
   projectRoot: string;
@@ -110,15 +106,16 @@ async function recordLineage(
   }
   const children = recordedWithLocks(records, dvcRoot, locks);
   const data = new TrackedData(new Project(dvcRoot));
-  // Each child's two calls together, several children at once: one stage's round trips, not the sum of all.
-  await runPool(children, CHILDREN_IN_FLIGHT, async ({ record, lock }) => {
+  // Each child's two calls together, but one child after the other: MLflow creates a dataset two
+  // children share when the first logs it, and two creating it at once fail its unique constraint.
+  for (const { record, lock } of children) {
     try {
       const inputs = lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep));
       await settleAll([store.logBatch(record.runId, { tags: lineageTags(lock) }), store.logInputs(record.runId, inputs)]);
     } catch (error) {
       reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
     }
-  });
+  }
   const index = readLineageIndex(projectRoot);
   appendLineageIndex(
     projectRoot,
