@@ -27,8 +27,8 @@ export async function uploadFiles(
   // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
   const listing = { projectRoot: tracking.projectRoot, runId, server: sameServerKey(trackingUri) };
   // Uploads overlap the run's other calls: one of them may move the run offline, and these files follow it.
-  const moved = tracking.store.movedSignal;
-  const watch = { ...options, hurry: options.hurry ? AbortSignal.any([options.hurry, moved]) : moved };
+  const moved = tracking.store.onServer ? tracking.store.movedSignal : undefined;
+  const watch = moved ? { ...options, hurry: options.hurry ? AbortSignal.any([options.hurry, moved]) : moved } : options;
   const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, watch);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);
