@@ -102,6 +102,15 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<Section> {
           measured: `${ratio(addedRecipe / addedServer, 1)} (recipe +${fmtMs(addedRecipe)} vs mlrun +${fmtMs(addedServer)})`,
           met: addedRecipe / addedServer >= 10,
         },
+        ...(['embedded', 'server'] as const).map((store) => {
+          const tracked = med(`mlrun pipeline -- dvc repro --force (${store})`);
+          return {
+            benchmark: '2. Pipeline',
+            target: `≤ 1.5× the untracked pipeline's time (${store})`,
+            measured: `${ratio(tracked / base)} (${fmtMs(tracked)} vs ${fmtMs(base)})`,
+            met: tracked / base <= 1.5,
+          };
+        }),
       ],
     };
   } finally {

@@ -1,7 +1,8 @@
 // Where mlrun's start-up milliseconds go: a wall-clock timeline of the real executable from
 // `strace -f -ttt` (exec, first look at the project, dvc.yaml, .git, store open, child exec/exit,
-// artifacts, exit), and a V8 CPU profile of the same bundle (`node --cpu-prof build/mlrun.cjs`)
-// with its samples attributed to the source modules esbuild marks in the bundle.
+// artifacts, exit), and a V8 CPU profile of the same executable (NODE_OPTIONS=--cpu-prof: the
+// bundle as it really starts, from its code cache) with its samples attributed to the source
+// modules esbuild marks in the bundle.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OverheadProject } from './overhead.ts';
@@ -18,6 +19,7 @@ function stageEnv(project: OverheadProject, store: 'embedded' | 'server', server
     DVC_STAGE: 'noop',
     DVC_ROOT: project.dir,
     MLRUN_PARENT_RUN_ID: store === 'server' ? project.serverParent : project.embeddedParent,
+    MLRUN_PARENT_EXPERIMENT: store === 'server' ? project.serverParentExperiment : project.embeddedParentExperiment,
     MLFLOW_TRACKING_URI: store === 'server' ? serverUri : undefined,
   });
 }
@@ -83,7 +85,8 @@ function bundleModules(): (line: number) => string {
   const lines = fs.readFileSync(mlrunBundle, 'utf8').split('\n');
   const starts: { line: number; group: string }[] = [];
   lines.forEach((text, index) => {
-    const match = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(text);
+    // In a git worktree whose node_modules is a symlink, esbuild names them by the real path (`../main/node_modules/…`).
+    const match = /^\/\/ (?:(?:\.\.\/)+[^/\s]+\/)?((?:src|node_modules)\/\S+)$/.exec(text);
     if (match) starts.push({ line: index, group: groupOf(match[1]!) });
   });
   return (line) => {
@@ -111,10 +114,9 @@ function groupOf(modulePath: string): string {
 async function cpuProfile(project: OverheadProject, store: 'embedded' | 'server', serverUri: string): Promise<{ wall: number; rows: { group: string; selfMs: number; firstMs: number }[]; profiledMs: number }> {
   const dir = tempDir('cpuprof');
   try {
-    const result = await run(nodeBinary, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100', mlrunBundle, '--', 'true'], {
-      cwd: project.dir,
-      env: stageEnv(project, store, serverUri),
-    });
+    // The executable honours NODE_OPTIONS: the profile is of the start-up users get, code cache and all.
+    const env = { ...stageEnv(project, store, serverUri), NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=100` };
+    const result = await run(mlrunBinary, ['--', 'true'], { cwd: project.dir, env });
     const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))!;
     const profile = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
     const moduleAt = bundleModules();
@@ -163,7 +165,7 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
     ['build/mlrun --version', fmtStat(statOf(steps, 'build/mlrun --version')), `+${fmtMs(med('build/mlrun --version') - med('node -e 0'))}: the SEA binary mapped, the bundle deserialized from the code cache recorded at build time (scripts/train-code-cache.ts), module evaluation, commander`],
     ['node build/mlrun.cjs --version', fmtStat(statOf(steps, 'node build/mlrun.cjs --version')), `the same without SEA/code cache (${fmtMs(med('node build/mlrun.cjs --version') - med('build/mlrun --version'))} vs the SEA)`],
     ['build/mlrun -- true (embedded)', fmtStat(statOf(steps, 'build/mlrun -- true (embedded)')), `+${fmtMs(med('build/mlrun -- true (embedded)') - med('build/mlrun --version'))} over --version: stage lookup, git, store open, run create, spawn, output log, close`],
-    ['node build/mlrun.cjs -- true (embedded)', fmtStat(statOf(steps, 'node build/mlrun.cjs -- true (embedded)')), 'the bundle without SEA (what the CPU profile below runs)'],
+    ['node build/mlrun.cjs -- true (embedded)', fmtStat(statOf(steps, 'node build/mlrun.cjs -- true (embedded)')), 'the bundle without SEA/code cache'],
     ['build/mlrun -- true (server)', fmtStat(statOf(steps, 'build/mlrun -- true (server)')), `+${fmtMs(med('build/mlrun -- true (server)') - med('build/mlrun --version'))} over --version`],
   ];
 
@@ -208,7 +210,7 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
     const wall = stat(profiles.map((p) => p.wall)).median;
     body.push(
       '',
-      `**CPU profile of \`node --cpu-prof build/mlrun.cjs -- true\` (${store} store)**: median of ${profiles.length} profiles, 100 µs sampling; wall ${fmtMs(wall)}, profiled span ${fmtMs(profiled)} (V8 starts profiling after Node's own bootstrap). Self time by source module; "first sample" is when the module first ran (ms into the profile).`,
+      `**CPU profile of \`NODE_OPTIONS=--cpu-prof build/mlrun -- true\` (${store} store)**: median of ${profiles.length} profiles, 100 µs sampling; wall ${fmtMs(wall)}, profiled span ${fmtMs(profiled)} (V8 starts profiling after Node's own bootstrap). Self time by source module; "first sample" is when the module first ran (ms into the profile).`,
       '',
       ...table(['module', 'self time', 'first sample'], [
         ...top.map((r) => [r.group, fmtMs(r.selfMs), fmtMs(r.firstMs)]),

@@ -3,7 +3,6 @@
 // file beside the target and is then renamed, so a reader never sees half of it. A smaller one is
 // copied in place, as `log_artifacts` copies a folder: one copy_file_range, over before a reader
 // could notice, and a rename per file made 20,000 small files take 1.5× as long.
-import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -37,7 +36,8 @@ export function folderCopier(dir: string): (file: ArtifactFile, size: number) =>
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
     }
-    const staging = path.join(path.dirname(target), `${STAGING_PREFIX}${randomUUID()}`);
+    // node:crypto only for a staged copy: loading it is a cost every stage's start-up would pay.
+    const staging = path.join(path.dirname(target), `${STAGING_PREFIX}${process.getBuiltinModule('node:crypto').randomUUID()}`);
     try {
       await fs.copyFile(file.localPath, staging, COPY_FLAGS);
       await fs.rename(staging, target);

@@ -55,7 +55,13 @@ export interface UploadResult {
   pendingFailures: string[];
 }
 
+/** Files in flight to a server: a local mlflow server (one worker) takes no more per second beyond about this many. */
 const DEFAULT_CONCURRENCY = 6;
+/**
+ * Copies in flight into a local folder: each is a few syscalls on libuv's thread pool, which stays
+ * busy only with copies queued behind the running ones (fewer left its threads idle between turns).
+ */
+const LOCAL_CONCURRENCY = 16;
 const PARALLEL_STATS = 16;
 
 /** Resolves to the bytes stored. */
@@ -107,7 +113,7 @@ async function uploadThrough(
   let storeFailed = false;
 
   try {
-    await runPool(files, request.concurrency ?? DEFAULT_CONCURRENCY, async (file, index) => {
+    await runPool(files, request.concurrency ?? opened.concurrency ?? DEFAULT_CONCURRENCY, async (file, index) => {
       if (signal?.aborted || storeFailed) {
         notStarted += 1;
         pending[index] = true;
@@ -152,6 +158,8 @@ async function uploadThrough(
 
 export interface Sender {
   send: SendFile;
+  /** Files in flight at once; DEFAULT_CONCURRENCY unless the destination takes more. */
+  concurrency?: number;
   problems: string[];
   /** Aborts the multipart uploads an upload that was cut off left; one line per failure. */
   abortCutOff: (leftovers: LeftoverUpload[]) => Promise<string[]>;
@@ -167,7 +175,7 @@ async function openSender(
   if (destination.kind === 'local') {
     const copy = folderCopier(destination.dir);
     // Sized at collection: a file that changed since is copied whole all the same.
-    return { send: (file, size) => copy(file, size).then(() => size), problems: [], abortCutOff: async () => [], close: async () => undefined };
+    return { send: (file, size) => copy(file, size).then(() => size), concurrency: LOCAL_CONCURRENCY, problems: [], abortCutOff: async () => [], close: async () => undefined };
   }
   if (destination.kind === 's3') {
     try {

@@ -9,7 +9,8 @@ import { Project } from './project.ts';
 import { findDvcRoot } from './root.ts';
 import { lineRunsWrapped } from './shell-words.ts';
 
-export type Located = { stage: Stage; via: 'DVC_STAGE' | '--stage' | 'command' } | { reason: string };
+/** A stage found by findRunningStage comes with its project, whose parsed dvc.yaml files later questions reuse. */
+export type Located = { stage: Stage; via: 'DVC_STAGE' | '--stage' | 'command'; project?: Project } | { reason: string };
 type Via = 'DVC_STAGE' | '--stage';
 
 export interface LocateOptions {
@@ -34,7 +35,9 @@ export function findRunningStage(options: LocateOptions & { env?: NodeJS.Process
   const root = findDvcRoot(options.cwd, env);
   if (!root) return { reason: `not in a DVC project (no .dvc folder above ${options.cwd})` };
   const dvcStage = options.dvcStage ?? env['DVC_STAGE'];
-  return locateStage(new Project(root), { ...options, ...(dvcStage ? { dvcStage } : {}) });
+  const project = new Project(root);
+  const located = locateStage(project, { ...options, ...(dvcStage ? { dvcStage } : {}) });
+  return 'stage' in located ? { ...located, project } : located;
 }
 
 export function locateStage(project: Project, options: LocateOptions): Located {

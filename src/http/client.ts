@@ -3,9 +3,8 @@
 // time), keep-alive connections with MLflow's TLS settings, MLflow's auth headers for the server's
 // own origin only, retries as the Python client makes them (retry.ts), every message redacted.
 import http from 'node:http';
-import https from 'node:https';
 import { redactSecrets, redactUri } from '../tracking/redact.ts';
-import { destroyAgents, keepAliveAgents, type Agents } from './agents.ts';
+import { keepAliveAgents, type Agents } from './agents.ts';
 import { readClientConfig, type ClientConfig } from './config.ts';
 import type { Attempted } from './errors.ts';
 import { requestHeaders } from './headers.ts';
@@ -81,7 +80,7 @@ export class HttpClient {
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    destroyAgents(this.#agents);
+    this.#agents.destroy();
   }
 
   async #follow(request: HttpRequest, start: URL): Promise<Outcome<HttpAnswer>> {
@@ -111,10 +110,10 @@ export class HttpClient {
     return new Promise((resolve) => {
       let bodyFailure: unknown;
       const secure = url.protocol === 'https:';
-      const sent = (secure ? https : http).request(url, {
+      const sent = (secure ? process.getBuiltinModule('node:https') : http).request(url, {
         method,
         headers,
-        agent: secure ? this.#agents.https : this.#agents.http,
+        agent: secure ? this.#agents.https() : this.#agents.http,
         signal: request.signal,
         timeout: this.#config.timeoutMs,
       });

@@ -26,6 +26,7 @@ import {
 } from './lineage.ts';
 import { readStageRuns, removeStageRuns, type StageRunRecord } from './stage-records.ts';
 import { logSummary } from './summary.ts';
+import { settleAll } from '../run/settle.ts';
 import { uploadFiles } from '../run/upload-files.ts';
 import type { Tracking } from '../tracking/tracked-run.ts';
 
@@ -71,12 +72,16 @@ export async function recordLaunchEnd(tracking: Tracking, launch: Launch): Promi
   // workspace holds neither their params, files nor metrics, and which stages they skipped
   // is theirs to say.
   const inWorkspace = records.every((record) => path.resolve(record.dvcRoot) === path.resolve(dvcRoot));
-  const tags = await recordLineage(tracking, records, dvcRoot, projectRoot, inWorkspace, reporter);
-  if (!inWorkspace) return { tags };
-  await logSummary(tracking, dvcRoot, reporter);
-  // Read now, not when DVC starts: `dvc exp run -S` writes the params files first.
-  await uploadFiles(tracking, asArtifacts(dvcRoot, [...definitions, ...lockFiles(dvcRoot)]), launch.env, reporter, { hurry: launch.hurry });
-  return { tags };
+  const lineage = recordLineage(tracking, records, dvcRoot, projectRoot, inWorkspace, reporter);
+  if (!inWorkspace) return { tags: await lineage };
+  // Side by side: the children's lineage, the summary and the files are independent requests.
+  await settleAll([
+    lineage,
+    logSummary(tracking, dvcRoot, reporter),
+    // Read now, not when DVC starts: `dvc exp run -S` writes the params files first.
+    uploadFiles(tracking, asArtifacts(dvcRoot, [...definitions, ...lockFiles(dvcRoot)]), launch.env, reporter, { hurry: launch.hurry }),
+  ]);
+  return { tags: await lineage };
 }
 
 function lockWrittenSince(dvcRoot: string, startTime: number): boolean {
@@ -101,10 +106,12 @@ async function recordLineage(
   }
   const children = recordedWithLocks(records, dvcRoot, locks);
   const data = new TrackedData(new Project(dvcRoot));
+  // Each child's two calls together, but one child after the other: MLflow creates a dataset two
+  // children share when the first logs it, and two creating it at once fail its unique constraint.
   for (const { record, lock } of children) {
     try {
-      await store.logBatch(record.runId, { tags: lineageTags(lock) });
-      await store.logInputs(record.runId, lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep)));
+      const inputs = lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep));
+      await settleAll([store.logBatch(record.runId, { tags: lineageTags(lock) }), store.logInputs(record.runId, inputs)]);
     } catch (error) {
       reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
     }

@@ -29,8 +29,8 @@ export interface LaunchRecord {
   /** The dvc command line, secrets redacted. */
   argv: string[];
   claimer: ProcessIdentity;
-  /** Set once the parent exists. */
-  parent?: { runId: string; store: string; watcher: ProcessIdentity; liveFile: string };
+  /** Set once the parent exists; its experiment spares the other stages looking the parent up. */
+  parent?: { runId: string; experimentId?: string; store: string; watcher: ProcessIdentity; liveFile: string };
   /** The parent could not be made: the launch's stages run standalone. */
   failed?: true;
 }
@@ -48,12 +48,18 @@ export interface LaunchContext {
 /** Tags of the stage's request that the launch shares: who ran it, where, with which mlrun. */
 const SHARED_TAGS = /^(mlflow\.user|mlflow\.source\.type|mlflow\.source\.git\..*|mlrun\.host|mlrun\.version)$/;
 
+/** The launch's parent run, and its experiment when known. */
+export interface LaunchParentRun {
+  runId: string;
+  experimentId?: string;
+}
+
 /**
  * The parent run of the launch, made on first use; undefined when the stage runs standalone (the
  * watcher could not start, or the stage that claimed the launch could not make its parent).
  * Throws when the store fails, as opening the stage's own run would.
  */
-export async function launchParent(store: Store, launch: DvcLaunch, context: LaunchContext, template: OpenRunRequest, options: CallOptions): Promise<string | undefined> {
+export async function launchParent(store: Store, launch: DvcLaunch, context: LaunchContext, template: OpenRunRequest, options: CallOptions): Promise<LaunchParentRun | undefined> {
   const { projectRoot, reporter } = context;
   const key = storeKey(context.target, projectRoot);
   const record: LaunchRecord = { dvc: launch.dvc, argv: redactArguments(launch.argv, secretsOf(context.env, launch.argv)), claimer: thisProcess() };
@@ -66,7 +72,7 @@ export async function launchParent(store: Store, launch: DvcLaunch, context: Lau
     reporter.warn(`cannot record the dvc launch in ${path.join(projectRoot, '.mlrun', 'launches')} (${describeError(error)}): the stage runs without a parent`);
     return undefined;
   }
-  if (claimed !== CLAIMED) return claimed.runId;
+  if (claimed !== CLAIMED) return claimed.parent;
   let watcher: ProcessIdentity;
   try {
     const env = context.trackingUri ? { ...context.env, MLFLOW_TRACKING_URI: context.trackingUri } : context.env;
@@ -76,22 +82,23 @@ export async function launchParent(store: Store, launch: DvcLaunch, context: Lau
     reporter.warn(`cannot start the watcher of the dvc launch (${describeError(error)}): the stage runs without a parent`);
     return undefined;
   }
-  let runId: string;
+  let parent: LaunchParentRun;
   try {
-    runId = (await openRun(store, parentRequest(template, record.argv, watcher), options)).info.runId;
+    const { info } = await openRun(store, parentRequest(template, record.argv, watcher), options);
+    parent = { runId: info.runId, experimentId: info.experimentId };
   } catch (error) {
     // The store failed: the stage's own run fails the same way, and says so.
     writeLaunch(file, { ...record, failed: true });
     throw error;
   }
   try {
-    const liveFile = addLiveRun(projectRoot, { runId, store: key, owner: watcher });
-    writeLaunch(file, { ...record, parent: { runId, store: key, watcher, liveFile } });
+    const liveFile = addLiveRun(projectRoot, { runId: parent.runId, store: key, owner: watcher });
+    writeLaunch(file, { ...record, parent: { ...parent, store: key, watcher, liveFile } });
   } catch (error) {
     // The folder was writable a moment ago: rare enough to leave the parent to `mlrun sync`.
-    reporter.warn(`cannot record the dvc launch's parent run ${runId} (${describeError(error)}): the launch's other stages run without a parent`);
+    reporter.warn(`cannot record the dvc launch's parent run ${parent.runId} (${describeError(error)}): the launch's other stages run without a parent`);
   }
-  return runId;
+  return parent;
 }
 
 /** The parent's run: the launch's name and command, the context it shares with the stage, closed by the watcher. */
@@ -112,7 +119,7 @@ function parentRequest(template: OpenRunRequest, argv: string[], watcher: Proces
 }
 
 const CLAIMED = 'claimed';
-type Claimed = typeof CLAIMED | { runId: string | undefined };
+type Claimed = typeof CLAIMED | { parent: LaunchParentRun | undefined };
 
 /**
  * Claims the launch for this stage, or waits for the stage that did to make the parent: its run
@@ -129,8 +136,11 @@ async function claimLaunch(file: string, record: LaunchRecord, store: string, si
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const known = readLaunch(file);
-    if (known?.parent) return { runId: known.parent.store === store ? known.parent.runId : undefined };
-    if (known?.failed || (known && processState(known.claimer) !== 'running') || signal?.aborted) return { runId: undefined };
+    if (known?.parent) {
+      const { runId, experimentId } = known.parent;
+      return { parent: known.parent.store === store ? { runId, experimentId } : undefined };
+    }
+    if (known?.failed || (known && processState(known.claimer) !== 'running') || signal?.aborted) return { parent: undefined };
     await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
   }
 }

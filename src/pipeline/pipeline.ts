@@ -5,6 +5,7 @@ import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
 import { pipelineOutputs } from '../dvc/tracked-data.ts';
 import { recordLaunchEnd } from './launch-end.ts';
+import { parentExperimentEnv } from '../run/parent-experiment.ts';
 import { commandBasename, mlflowEnv, PIPELINE_NAMED, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 
 export type PipelineOptions = RunOptions;
@@ -23,6 +24,8 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
         ...withoutRunSelectors(env),
         ...mlflowEnv(tracking, tracking.run.runId),
         MLRUN_PARENT_RUN_ID: tracking.run.runId,
+        // The stages nest in the parent's experiment without looking the parent up.
+        ...parentExperimentEnv(tracking.run.runId, tracking.run.experimentId),
         // Under `dvc exp run` the experiment names the run, unless --name did.
         ...(options.name !== undefined ? { [PIPELINE_NAMED]: '1' } : {}),
       }),

@@ -19,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { closeAbandonedBeside } from './close-abandoned.ts';
 import { displayCommand, sourceNameOf } from './command-line.ts';
 import { listLiveRun } from './live-run.ts';
+import { knownParentExperiment, PARENT_EXPERIMENT } from './parent-experiment.ts';
 import { checkWorkTree } from './work-tree.ts';
 import { finishTracking, startTracking, statusOf, type Tracking, type TrackingPlan } from '../tracking/tracked-run.ts';
 
@@ -106,13 +107,15 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
   const stopWatching = onceOnSignal((signal) => (stoppedBy = signal));
   // Made while the run is created (mkfifo is a process of its own).
   const pipes = makePipes();
+  const parentRunId = options.parent ?? spec.parentFromEnv(env);
   const tracking = await startTracking(
     {
       target,
       projectRoot,
       env,
       request: {
-        parentRunId: options.parent ?? spec.parentFromEnv(env),
+        parentRunId,
+        parentExperimentId: knownParentExperiment(env, parentRunId, options.trackingUri),
         experiment: options.experiment,
         experimentId: env.MLFLOW_EXPERIMENT_ID || undefined,
         experimentName: env.MLFLOW_EXPERIMENT_NAME || undefined,
@@ -152,12 +155,14 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
       hurry.abort();
     });
     // The command has ended: whatever goes wrong in recording it (a bug of mlrun's included) is a
-    // warning, and mlrun still closes the run and exits as the command did.
+    // warning, and mlrun still closes the run and exits as the command did. The work tree's
+    // changes go beside the command's own closing work, not after it.
+    const treeRecorded = workTree?.record(tracking, env, hurry.signal);
     const closingTags = await (spec.beforeClose?.(tracking, result, hurry.signal) ?? Promise.resolve([])).catch((error: unknown) => {
       reporter.warn(`recording the end of the run failed: ${describeError(error)}`);
       return [];
     });
-    const treeTags = (await workTree?.record(tracking, env, hurry.signal)) ?? [];
+    const treeTags = (await treeRecorded) ?? [];
     const endTags: Tag[] = [...(closingTags ?? []), ...treeTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
     if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
     if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
@@ -214,7 +219,7 @@ export const PIPELINE_NAMED = 'MLRUN_PIPELINE_NAMED';
 
 /** The environment without the variables that would send a run somewhere else than `mlflowEnv` says. */
 export function withoutRunSelectors(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { MLRUN_PARENT_RUN_ID: _parent, MLFLOW_EXPERIMENT_NAME: _name, [PIPELINE_NAMED]: _named, ...rest } = env;
+  const { MLRUN_PARENT_RUN_ID: _parent, [PARENT_EXPERIMENT]: _experiment, MLFLOW_EXPERIMENT_NAME: _name, [PIPELINE_NAMED]: _named, ...rest } = env;
   return rest;
 }
 

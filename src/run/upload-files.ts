@@ -1,8 +1,7 @@
 // A run's files into its store, as a command runs it (progress, given up when stalled). Files the
 // server did not take for a reason of its own wait in the offline record for `mlrun sync`.
 import type { ArtifactFile } from '../artifacts/collect.ts';
-import { uploadArtifacts } from '../artifacts/upload.ts';
-import { uploadWatched, type WatchOptions } from '../artifacts/watched-upload.ts';
+import type { WatchOptions } from '../artifacts/watched-upload.ts';
 import { describeError, type Reporter } from '../report.ts';
 import { OFFLINE_DB } from '../tracking/offline-record.ts';
 import { sameServerKey } from '../tracking/redact.ts';
@@ -21,11 +20,16 @@ export async function uploadFiles(
   options: WatchOptions = {},
 ): Promise<void> {
   if (files.length === 0 || options.hurry?.aborted) return;
+  // Loaded only when there are files: a stage without any never pays for the upload code (node:fs/promises among it).
+  const [{ uploadWatched }, { uploadArtifacts }] = await Promise.all([import('../artifacts/watched-upload.ts'), import('../artifacts/upload.ts')]);
   const { artifactUri, runId } = tracking.run;
   const trackingUri = tracking.store.trackingUri;
   // Listed while it runs, for `mlrun sync` to finish should mlrun be killed meanwhile.
   const listing = { projectRoot: tracking.projectRoot, runId, server: sameServerKey(trackingUri) };
-  const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, options);
+  // Uploads overlap the run's other calls: one of them may move the run offline, and these files follow it.
+  const moved = tracking.store.onServer ? tracking.store.movedSignal : undefined;
+  const watch = moved ? { ...options, hurry: options.hurry ? AbortSignal.any([options.hurry, moved]) : moved } : options;
+  const result = await uploadWatched({ artifactUri, trackingUri, env, files, listing }, watch);
   reporter.info(`artifacts: ${result.uploaded} of ${files.length} files, ${result.bytes} bytes`);
   for (const failure of result.failures) reporter.warn(failure);
   if (result.pending.length === 0) return;

@@ -23,7 +23,10 @@ export function runningStage(command: { argv: string[]; shownArgv: string[] }, c
   if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
   try {
     const located = findRunningStage({ cwd, env, ...command, ...(stageFlag ? { stageFlag } : {}) });
-    if ('stage' in located) return located.stage;
+    if ('stage' in located) {
+      if (located.project) foundIn.set(located.stage, located.project);
+      return located.stage;
+    }
     reporter.warn(`DVC stage not found (${located.reason}): the run is tracked without the stage's params, metrics and outputs`);
   } catch (error) {
     reporter.warn(`cannot read the DVC pipeline (${describeError(error)}): the run is tracked without the stage's params, metrics and outputs`);
@@ -56,9 +59,13 @@ export function relativeDvcYaml(stage: Stage, stageRoot: string): string {
   return path.relative(stageRoot, stage.dvcYamlPath).split(path.sep).join('/');
 }
 
+/** The project each stage was found in: its dvc.yaml is parsed once per mlrun, not again for each question. */
+const foundIn = new WeakMap<Stage, Project>();
+
 /** What the stage's pipeline writes itself: the outputs its stages declare (absolute). */
 export function generatedFiles(stage: Stage, stageRoot: string): string[] {
-  return pipelineOutputs(new Project(stageRoot), [stage.dvcYamlPath]);
+  const found = foundIn.get(stage);
+  return pipelineOutputs(found?.root === path.resolve(stageRoot) ? found : new Project(stageRoot), [stage.dvcYamlPath]);
 }
 
 export function stageParams(stage: Stage, reporter: Reporter): Param[] {

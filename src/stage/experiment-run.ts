@@ -5,7 +5,6 @@
 // `mlrun pipeline --name` named it); any other one gets a run of its own beside it. Who has which
 // run is kept in .mlrun/experiments/ at the project root, claimed with exclusive creates so two
 // processes never take the same run.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PIPELINE_NAMED } from '../run/tracked-command.ts';
@@ -54,7 +53,9 @@ export async function experimentRun(
   fs.mkdirSync(dir, { recursive: true });
   // One registration per store and experiment: a run id means nothing in another store.
   const key = `${store.displayUri}\n${experiment.baselineRev ?? 'workspace'}\n${experiment.name}`;
-  const registry = path.join(dir, `${safe(experiment.name)}-${crypto.createHash('sha256').update(key).digest('hex').slice(0, 12)}.json`);
+  // node:crypto only here, under `dvc exp run`: loading it is a cost every stage's start-up would pay.
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  const registry = path.join(dir, `${safe(experiment.name)}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}.json`);
   const known = readRegistration(registry);
   if (known) return { runId: known.runId, closedByStage: !known.pipelineRun };
 

@@ -1,12 +1,13 @@
 // `mlrun [options] -- <cmd> [args...]`: one command (a DVC stage) as one MLflow run, a child of
 // the pipeline's run: its params before it starts, its metric lines while it runs, its metrics
 // files, outputs and output log after it ends.
-import type { ArtifactFile } from '../artifacts/collect.ts';
 import { resolveStageSettings, type SettingFlags } from '../settings/stage-settings.ts';
 import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
-import { describeError } from '../report.ts';
-import type { Tag } from '../tracking/store.ts';
+import { describeError, type Reporter } from '../report.ts';
+import type { Stage } from '../dvc/stage.ts';
+import type { LastPoint } from '../metrics/parse/points.ts';
+import { settleAll } from '../run/settle.ts';
 import { uploadFiles } from '../run/upload-files.ts';
 import { declaredOutputs, OUTPUT_LOG_ARTIFACT } from './outputs.ts';
 import { autoParentLaunch } from './auto-parent.ts';
@@ -17,7 +18,7 @@ import { StageMetrics } from '../metrics/stage-metrics.ts';
 import { SystemMetrics } from '../system/system-metrics.ts';
 import { commandBasename, mlflowEnv, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 import { watchLiveness } from '../tracking/liveness.ts';
-import { statusOf } from '../tracking/tracked-run.ts';
+import { statusOf, type Tracking } from '../tracking/tracked-run.ts';
 
 export interface StageOptions extends RunOptions, SettingFlags {
   stage?: string;
@@ -46,13 +47,16 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         if (launch) {
           const { launchParent } = await import('../pipeline/launch-parent.ts');
           const trackingUri = options.trackingUri ?? env.MLFLOW_TRACKING_URI;
-          pipelineRunId = await launchParent(store, launch, { projectRoot, cwd, env, target, trackingUri, reporter }, request, callOptions);
-          return pipelineRunId;
+          const parent = await launchParent(store, launch, { projectRoot, cwd, env, target, trackingUri, reporter }, request, callOptions);
+          pipelineRunId = parent?.runId;
+          return { parentRunId: parent?.runId, parentExperimentId: parent?.experimentId };
         }
         // --parent wins; under `dvc exp run` the stage nests under its experiment's run.
-        if (!experiment || options.parent) return request.parentRunId;
+        if (!experiment || options.parent) return request;
         experimentParent = await experimentRun(store, experiment, pipelineRunId, projectRoot, request, callOptions);
-        return experimentParent.runId;
+        // Taken over, the pipeline's run is still the one whose experiment the launch passed on.
+        const known = experimentParent.runId === request.parentRunId ? request.parentExperimentId : undefined;
+        return { parentRunId: experimentParent.runId, parentExperimentId: known };
       },
       // MLflow code inside the stage logs into the stage's own run; an mlrun inside it nests under it.
       // While mlrun samples the histories, MLflow's own monitor in the stage stays off: started by
@@ -96,34 +100,38 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
         };
       },
       generatedFiles: () => (stage ? generatedFiles(stage, stageRoot) : []),
+      // The closing work overlaps: the output log goes while the last points are delivered. The
+      // metrics files' values (a file's value is the metric's latest) and the outputs wait for
+      // those points, so that a server lost during a big upload has the run's points already.
       beforeClose: async (tracking, result, hurry) => {
-        const [streamed = new Map()] = await Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]);
-        await paramsLogged;
-        const tags: Tag[] = [];
-        const files: ArtifactFile[] = [];
-        if (stage && result.exitCode === 0) {
-          const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
-          if (points.length > 0) {
-            await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
-              reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
-            });
-          }
-          const outputs = await declaredOutputs(stage, stageRoot, reporter);
-          files.push(...outputs.files);
-          tags.push(...outputs.tags);
-        }
+        const succeeded = stage !== undefined && result.exitCode === 0;
         outputLog?.finish();
-        if (outputLog && !outputLog.empty) files.push({ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT });
-        await uploadFiles(tracking, files, env, reporter, { hurry });
-        outputLog?.close();
+        const logFile = outputLog && !outputLog.empty ? [{ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT }] : [];
+        const logUploaded = uploadFiles(tracking, logFile, env, reporter, { hurry }).finally(() => outputLog?.close());
+        const streamed = Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]).then(([last]) => last ?? new Map());
+        const outputs = succeeded ? streamed.then(() => declaredOutputs(stage, stageRoot, reporter)) : Promise.resolve({ files: [], tags: [] });
+        await settleAll([
+          logUploaded,
+          succeeded ? streamed.then((last) => logFileMetrics(tracking, stage, last, reporter)) : streamed,
+          outputs.then(({ files }) => uploadFiles(tracking, files, env, reporter, { hurry })),
+          paramsLogged,
+        ]);
         if (experimentParent?.closedByStage) {
           const liveness = watchLiveness(tracking.store);
           await markExperimentRun(tracking.store, experimentParent.runId, statusOf(result), { signal: liveness.signal })
             .catch((error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`))
             .finally(() => liveness.stop());
         }
-        return tags;
+        return (await outputs).tags;
       },
     };
+  });
+}
+
+async function logFileMetrics(tracking: Tracking, stage: Stage, streamed: ReadonlyMap<string, LastPoint>, reporter: Reporter): Promise<void> {
+  const points = stageFileMetrics(stage, reporter, Date.now(), streamed);
+  if (points.length === 0) return;
+  await tracking.store.logBatch(tracking.run.runId, { metrics: points }).catch((error: unknown) => {
+    reporter.warn(`could not log the stage's metrics files: ${describeError(error)}`);
   });
 }

@@ -19,6 +19,7 @@ export class FailoverStore implements Store {
   #copy: Promise<OfflineRun | { error: unknown }> | undefined;
   #failover: Promise<boolean> | undefined;
   #movedOffline = false;
+  readonly #moved = new AbortController();
 
   constructor(store: Store, run: RunInfo, openCopy: (() => Promise<OfflineRun>) | undefined, reporter: Reporter) {
     this.#store = store;
@@ -36,6 +37,11 @@ export class FailoverStore implements Store {
   /** True once the rest of the run went to the offline copy. */
   get movedOffline(): boolean {
     return this.#movedOffline;
+  }
+
+  /** Aborts once the rest of the run went to the offline copy: work in flight to the server can stop. */
+  get movedSignal(): AbortSignal {
+    return this.#moved.signal;
   }
 
   /** True while the run is on a server, from which it can move to its offline copy. */
@@ -177,6 +183,7 @@ export class FailoverStore implements Store {
     this.#store = copy.store;
     this.#run = copy.run;
     this.#movedOffline = true;
+    this.#moved.abort(new Error(`the run moved to ${OFFLINE_DB}`));
     return true;
   }
 }

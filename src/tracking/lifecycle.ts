@@ -6,6 +6,11 @@ import type { CallOptions, Experiment, RunInfo, RunStatus, Store, Tag } from './
 
 export interface OpenRunRequest {
   parentRunId?: string;
+  /**
+   * The parent's experiment, when the mlrun that made the parent passed it on: the parent is then
+   * not looked up again (one request fewer before the command starts).
+   */
+  parentExperimentId?: string;
   /** --experiment: an id or a name; a name that does not exist is created. */
   experiment?: string;
   /** MLFLOW_EXPERIMENT_ID: must exist. */
@@ -28,7 +33,11 @@ export const DEFAULT_EXPERIMENT_ID = '0';
 
 export async function openRun(store: Store, request: OpenRunRequest, options: CallOptions = {}): Promise<OpenedRun> {
   const warnings: string[] = [];
-  const parent = request.parentRunId ? await findParent(store, request.parentRunId, warnings, options) : undefined;
+  const parent = !request.parentRunId
+    ? undefined
+    : request.parentExperimentId
+      ? { runId: request.parentRunId, experimentId: request.parentExperimentId }
+      : await findParent(store, request.parentRunId, warnings, options);
   const chosen = await chooseExperiment(store, request, options);
   let experimentId = chosen ?? DEFAULT_EXPERIMENT_ID;
   if (parent) {

@@ -1,7 +1,7 @@
 // The tags that record, on each offline run, how far `mlrun sync` delivered it. Each is written
 // right after the step it records succeeded on the server, so an interrupted sync resumes where it
 // stopped instead of starting over. They are tags of MLflow's own `tags` table, so the record stays
-// a plain MLflow database, and the embedded store commits tags durably (synchronous=FULL): a mark
+// a plain MLflow database, and the embedded store commits them durably (synchronous=FULL): a mark
 // survives even a power cut once written, where a lost one would mean a repeat.
 //
 // - CREATING: written just before runs/create. A kill after the server created the run but before

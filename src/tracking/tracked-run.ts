@@ -76,6 +76,8 @@ export class Tracking {
    * copy there, closed with the run. Undefined for a run that has no server to be delivered to later.
    */
   async keepOffline(reason: string): Promise<{ artifactUri: string; failedOver: boolean } | { error: unknown } | undefined> {
+    // Moved meanwhile (by a call made beside this upload): the files follow the rest of the run.
+    if (this.store.movedOffline) return { artifactUri: this.run.artifactUri, failedOver: true };
     if (!this.store.onServer) return undefined;
     if (!(await answers(this.store)) && (await this.store.failover(reason))) return { artifactUri: this.run.artifactUri, failedOver: true };
     const copy = await this.store.offlineCopy();
@@ -98,13 +100,16 @@ export class Tracking {
   }
 }
 
+/** The parent a run is opened under, and its experiment when that is known without asking. */
+export type ParentChoice = Pick<OpenRunRequest, 'parentRunId' | 'parentExperimentId'>;
+
 export interface TrackingPlan {
   target: StoreTarget;
   projectRoot: string;
   env: NodeJS.ProcessEnv;
   request: OpenRunRequest;
-  /** Replaces the requested parent with the one to use, once the store is open (experiment runs). */
-  resolveParent?: (store: Store, request: OpenRunRequest, options: CallOptions) => Promise<string | undefined>;
+  /** Replaces the requested parent with the one to use, once the store is open (experiment runs, a launch's parent). */
+  resolveParent?: (store: Store, request: OpenRunRequest, options: CallOptions) => Promise<ParentChoice>;
 }
 
 export async function startTracking(plan: TrackingPlan, reporter: Reporter): Promise<Tracking | undefined> {
@@ -116,8 +121,8 @@ export async function startTracking(plan: TrackingPlan, reporter: Reporter): Pro
       reporter.say(`TLS certificate verification is off for ${store.displayUri} (MLFLOW_TRACKING_INSECURE_TLS)`);
     }
     if (plan.target.kind === 'sqlite') keepOutOfProject(path.join(path.dirname(plan.target.dbPath), EMBEDDED_ARTIFACTS));
-    const parentRunId = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request.parentRunId;
-    const opened = await openRun(store, { ...plan.request, parentRunId }, { signal });
+    const parent = plan.resolveParent ? await plan.resolveParent(store, plan.request, { signal }) : plan.request;
+    const opened = await openRun(store, { ...plan.request, parentRunId: parent.parentRunId, parentExperimentId: parent.parentExperimentId }, { signal });
     for (const warning of opened.warnings) reporter.warn(warning);
     return new Tracking(store, opened.info, false, plan, reporter);
   } catch (error) {

@@ -2,7 +2,6 @@
 // key): only `[/\w.\- :]` (\w as Python's re reads it: Unicode letters, digits and `_`), at most
 // 250 characters, and nothing a path normalisation would change: no leading or trailing `/`, no
 // `//`, no `..`, no `.` segment, not empty.
-import { createHash } from 'node:crypto';
 import { MAX_ENTITY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../tracking/limits.ts';
 
 const ILLEGAL = /[^\p{L}\p{N}_/.\- :]/gu;
@@ -13,7 +12,8 @@ const KEPT_WHEN_CUT = MAX_KEY_LENGTH - 9;
 export function sanitizeKey(raw: string): string {
   let key = tidy(raw.trim().replace(ILLEGAL, '_'));
   if (key.length > MAX_KEY_LENGTH) {
-    const hash = createHash('sha256').update(key).digest('hex').slice(0, 8);
+    // node:crypto only for such rare keys: loading it is a cost every stage's start-up would pay.
+    const hash = process.getBuiltinModule('node:crypto').createHash('sha256').update(key).digest('hex').slice(0, 8);
     let kept = key.slice(0, KEPT_WHEN_CUT);
     // Never keep half of a surrogate pair.
     const last = kept.charCodeAt(kept.length - 1);

@@ -1,7 +1,7 @@
 // The metrics thread's life as the main thread sees it: started with its memory limits, sent
 // messages, asked and answered; a thread that could not start or that died makes the next call
 // fail with the reason, so the stage reports it instead of waiting for ever.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FromThread, ThreadInit, ToThread } from './protocol.ts';
 
 /** The thread's code, bundled into mlrun's single file by scripts/build; unset when run from src/. */
@@ -27,6 +27,8 @@ export class ThreadWorker {
   start(init: ThreadInit): void {
     let worker: Worker;
     try {
+      // Loaded only here: most stages print too little to start the thread, and loading it costs start-up time.
+      const { Worker } = process.getBuiltinModule('node:worker_threads');
       worker =
         typeof MLRUN_METRICS_THREAD === 'string'
           ? new Worker(MLRUN_METRICS_THREAD, { eval: true, workerData: init, resourceLimits: LIMITS })

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrackingError } from '../errors.ts';
+import { SYNC_TAG_PREFIX } from '../offline-tags.ts';
 import {
   FOUND_RUNS,
   type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
@@ -171,6 +172,7 @@ class SqliteStore implements Store {
     const params = (batch.params ?? []).map(validateParam);
     const tags = (batch.tags ?? []).map(validateTag);
     checkParamKeysUnique(params);
+    const marksSync = tags.some((tag) => tag.key.startsWith(SYNC_TAG_PREFIX));
 
     const db = await this.#connection();
     // MLflow's log_batch is not atomic either: params, then metrics, then tags, each committed.
@@ -185,8 +187,9 @@ class SqliteStore implements Store {
         if (withParamsAndTags) upsertTags(db, runId, tags);
       };
       // Tags are where `mlrun sync` marks its progress (tracking/offline-tags.ts): a mark lost to a
-      // power cut would repeat a step, so a transaction with tags is made durable.
-      await (withParamsAndTags && tags.length ? db.writeDurably(work, options.signal) : db.write(work, options.signal));
+      // power cut would repeat a step, so a transaction with such a mark is made durable. Other
+      // tags (a stage's end) are as durable as the run's status, and spare every run an fsync.
+      await (withParamsAndTags && marksSync ? db.writeDurably(work, options.signal) : db.write(work, options.signal));
       first = false;
     }
   }
