@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import type { Socket } from 'node:net';
-import { closedAtStart, closedStandIn } from './closed-stdio.ts';
 import { failedWrite, signalExitCode, startFailure, type CommandOutcome } from './exit-code.ts';
 import { passPipe, passStream, type OnChunk } from './pass-through.ts';
 import { closeEnds, type CommandPipes } from './pipes.ts';
@@ -34,18 +32,19 @@ export interface CommandResult extends CommandOutcome {
 export async function runCommand(argv: string[], options: RunCommandOptions): Promise<CommandResult> {
   const [file, ...args] = argv as [string, ...string[]];
   const { pipes } = options;
-  // A stream closed when mlrun started stays closed for the command (closed-stdio.ts).
-  const standIns = [1, 2].map((fd) => (closedAtStart(fd) ? closedStandIn() : undefined));
+  // A stream closed when mlrun started (`>&-`) is /dev/null by now: Node opens it, read-write, in
+  // place of a closed 0-2 before any JavaScript runs (node.cc PlatformInit). That cannot be told
+  // from /dev/null opened read-write by the caller (Python's subprocess.DEVNULL, `1<>/dev/null`),
+  // so it is taken as what it is, and the command's output goes there.
   const [outTarget, errTarget] = pipes ? [pipes.stdout.write, pipes.stderr.write] : ['pipe' as const, 'pipe' as const];
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { env: options.env, stdio: ['inherit', standIns[0] ?? outTarget, standIns[1] ?? errTarget] });
+    child = spawn(file, args, { env: options.env, stdio: ['inherit', outTarget, errTarget] });
   } catch (error) {
     if (pipes) closeEnds(pipes, 'read');
     return { ...startFailure(file, (error as NodeJS.ErrnoException).code), interrupted: false };
   } finally {
     if (pipes) closeEnds(pipes, 'write');
-    for (const fd of standIns) if (fd !== undefined) fs.closeSync(fd);
   }
   options.onSpawn?.(child);
   let writeError: CommandOutcome['writeError'];

@@ -31,7 +31,7 @@ function runIn(answer: PyAnswer, id: string): PyRun {
 
 describe("the command's output cannot be written", () => {
   const project = tempProject('surroundings-output');
-  const results: Record<'seq' | 'python' | 'closed', MlrunResult> = {} as never;
+  const results: Record<'seq' | 'python' | 'closed' | 'devNull', MlrunResult> = {} as never;
   let answer: PyAnswer;
 
   before(async () => {
@@ -44,6 +44,13 @@ describe("the command's output cannot be written", () => {
       fs.closeSync(full);
     }
     results.closed = throughShell(project, 'exec "$@" >&-', `${PRINT_RUN_ID}; seq 1 3`);
+    // As Python's subprocess.DEVNULL opens it: read-write.
+    const devNull = fs.openSync('/dev/null', 'r+');
+    try {
+      results.devNull = await runMlrun(['--', 'sh', '-c', `${PRINT_RUN_ID}; echo loss=0.5; seq 1 3`], { cwd: project, stdout: devNull });
+    } finally {
+      fs.closeSync(devNull);
+    }
     answer = inspectMlflow(`sqlite:///${path.join(project, 'mlflow.db')}`, { runIds: Object.values(results).map(runIdOf) });
   });
 
@@ -59,15 +66,22 @@ describe("the command's output cannot be written", () => {
     });
   }
 
-  test('stdout closed (>&-): the command gets EBADF itself, as without mlrun', () => {
+  test('stdout /dev/null opened read-write (subprocess.DEVNULL): the command writes into it, exit 0, metrics kept', () => {
+    const { devNull } = results;
+    assert.equal(devNull.code, 0, devNull.stderr);
+    assert.deepEqual(devNull.messages, []);
+    const run = runIn(answer, runIdOf(devNull));
+    assert.equal(run.info.status, 'FINISHED');
+    assert.deepEqual(run.metrics, { loss: 0.5 });
+  });
+
+  test('stdout closed (>&-): Node has put /dev/null in its place, which the command writes into', () => {
     const { closed } = results;
-    assert.equal(closed.code, 1, closed.stderr);
-    assert.match(closed.stderr, /^seq: write error: Bad file descriptor$/m);
+    assert.equal(closed.code, 0, closed.stderr);
     assert.deepEqual(closed.messages, []);
     const run = runIn(answer, runIdOf(closed));
-    assert.equal(run.info.status, 'FAILED');
-    assert.equal(run.tags['mlrun.exit_code'], '1');
-    assert.equal(run.tags['mlrun.output_error'], undefined);
+    assert.equal(run.info.status, 'FINISHED');
+    assert.equal(run.tags['mlrun.exit_code'], '0');
   });
 });
 
