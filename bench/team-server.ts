@@ -1,12 +1,10 @@
-// The team's server for the many-hosts benchmark, as a team runs it: `mlflow server` on
-// PostgreSQL with artifacts proxied to S3 (the test rig's PostgreSQL and moto), listening where
-// the hosts reach it; and the CPU the server and its database have used, read from /proc.
+// The team's server for the many-hosts benchmark, as a team runs it: the test rig's proxied
+// `mlflow server` on PostgreSQL with artifacts in S3 (moto), listening where the hosts reach it;
+// and the CPU the server and its database have used, read from /proc.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startMlflowServer } from '../test/support/mlflow-server.ts';
-import { startPostgres } from '../test/support/postgres.ts';
-import { inspectS3, startS3Server } from '../test/support/s3.ts';
+import { startTeamRig } from '../test/support/team-rig.ts';
 
 export interface TeamServer {
   uri: string;
@@ -18,7 +16,6 @@ export interface TeamServer {
 }
 
 const TICKS_PER_SECOND = 100;
-const BUCKET = 'mlrun-bench';
 
 /** CPU seconds of the live processes whose working folder is inside one of `dirs`. */
 function cpuSecondsIn(dirs: string[]): number {
@@ -38,25 +35,16 @@ function cpuSecondsIn(dirs: string[]): number {
 }
 
 export async function startTeamServer(address: string): Promise<TeamServer> {
-  const [postgres, s3] = await Promise.all([startPostgres({ ownedByProcess: true }), startS3Server({ ownedByProcess: true })]);
-  inspectS3(s3, { bucket: BUCKET, create: true });
   const workers = Math.max(2, os.availableParallelism());
-  const server = await startMlflowServer({
-    host: address,
-    ownedByProcess: true,
-    backendStoreUri: postgres.createDatabase('mlflow_hosts'),
-    artifactArgs: ['--artifacts-destination', `s3://${BUCKET}/artifacts`],
-    args: ['--workers', String(workers)],
-    env: s3.env,
-  });
+  const rig = await startTeamRig({ modes: ['proxied'], host: address, serverArgs: ['--workers', String(workers)] });
+  const { server } = rig.servers.proxied;
   return {
     uri: server.uri,
     description: `\`mlflow server --workers ${workers}\` on PostgreSQL 15, artifacts proxied to S3 (moto)`,
-    cpuSeconds: () => cpuSecondsIn([server.dir, postgres.dir]),
+    cpuSeconds: () => cpuSecondsIn([server.dir, rig.postgres.dir]),
     stop: async () => {
-      await server.stop();
+      await rig.stop();
       fs.rmSync(server.dir, { recursive: true, force: true });
-      await Promise.all([postgres.stop(), s3.stop()]);
     },
   };
 }

@@ -34,7 +34,16 @@ export interface TeamServer {
 export const TEAM_BUCKET = 'mlrun-team';
 
 /** Starts PostgreSQL, moto with the bucket, and an mlflow server per mode; all die with the test process. */
-export async function startTeamRig(options: { modes?: readonly ArtifactMode[]; faultyParts?: boolean } = {}): Promise<TeamRig> {
+export interface TeamRigOptions {
+  modes?: readonly ArtifactMode[];
+  faultyParts?: boolean;
+  /** Where the servers listen (default loopback), e.g. a bridge that network namespaces reach. */
+  host?: string;
+  /** More arguments for each `mlflow server`, e.g. ['--workers', '2']. */
+  serverArgs?: string[];
+}
+
+export async function startTeamRig(options: TeamRigOptions = {}): Promise<TeamRig> {
   const [postgres, s3] = await Promise.all([startPostgres({ ownedByProcess: true }), startS3Server({ ownedByProcess: true })]);
   inspectS3(s3, { bucket: TEAM_BUCKET, create: true });
   const s3Proxy = options.faultyParts ? await startFaultProxy(s3.endpoint) : undefined;
@@ -44,6 +53,8 @@ export async function startTeamRig(options: { modes?: readonly ArtifactMode[]; f
     const artifactRoot = `s3://${TEAM_BUCKET}/${mode}`;
     const server = await startMlflowServer({
       ownedByProcess: true,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.serverArgs ? { args: options.serverArgs } : {}),
       backendStoreUri: postgres.createDatabase(`mlflow_${mode}`),
       artifactArgs: mode === 'proxied' ? ['--artifacts-destination', artifactRoot] : ['--no-serve-artifacts', '--default-artifact-root', artifactRoot],
       env: {
