@@ -74,6 +74,8 @@ const main = await build({
   entryPoints: ['src/main.ts'],
   outfile,
   plugins: [sdkApart],
+  // Without comments the bundle is ASCII, which the executable reads as Latin-1 (src/sea/main.ts).
+  minifyWhitespace: true,
   ...importMetaUrl,
   define: {
     ...importMetaUrl.define,
@@ -81,5 +83,8 @@ const main = await build({
     MLRUN_COMMIT: JSON.stringify(commitOfWorkTree()),
   },
 });
+// esbuild escapes non-ASCII characters in code (its default charset); this holds unless a comment survives.
+const nonAscii = /[^\x00-\x7f]/.exec(fs.readFileSync(outfile, 'latin1'));
+if (nonAscii) throw new Error(`${outfile} is not ASCII at offset ${nonAscii.index}: src/sea/main.ts reads it as Latin-1`);
 const inputs = new Set([thread, sdk, main].flatMap((result) => Object.keys(result.metafile!.inputs)));
 fs.writeFileSync(`${outfile}.inputs.json`, JSON.stringify([...inputs].sort(), null, 1));

@@ -19,7 +19,7 @@ const [bundlePath, outPath] = process.argv.slice(2);
 if (!bundlePath || !outPath) throw new Error('usage: node scripts/train-code-cache.ts BUNDLE OUTFILE');
 const bundle = path.resolve(bundlePath);
 const outfile = path.resolve(outPath);
-const source = fs.readFileSync(bundle, 'utf8');
+const source = fs.readFileSync(bundle, 'latin1');
 const script = compileBundle(source);
 // mlrun ends with process.exit: here it ends the current run instead (see runMlrun).
 const exitProcess = process.exit.bind(process);
