@@ -2,10 +2,10 @@
 // `datasets` row per experiment, name and digest; an `inputs` row linking it to the run; the
 // link's tags in `input_tags`. A dataset the experiment already has is reused as it is (its source
 // is not updated), and so is a link the run already has (its tags are not rewritten).
-import { randomUUID } from 'node:crypto';
 import type { SQLInputValue } from 'node:sqlite';
 import type { DatasetInput } from '../store.ts';
 import type { Connection } from './connection.ts';
+import { uuid4Hex } from './uuid.ts';
 
 const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 
@@ -28,19 +28,15 @@ export function insertDatasetInputs(db: Connection, experimentId: number, runId:
   for (const input of inputs) {
     let datasetUuid = findDataset.get(experimentId, input.name, input.digest)?.dataset_uuid as string | undefined;
     if (datasetUuid === undefined) {
-      datasetUuid = newUuid();
+      datasetUuid = uuid4Hex();
       insertDataset.run(datasetUuid, experimentId, input.name, input.digest, input.sourceType, input.source);
     }
     if (findLink.get(datasetUuid, runId)) continue;
-    const inputUuid = newUuid();
+    const inputUuid = uuid4Hex();
     insertLink.run(inputUuid, datasetUuid, runId);
     // As the Python client: an empty context is no tag.
     if (input.context) insertTag.run(inputUuid, DATASET_CONTEXT_TAG, input.context);
   }
-}
-
-function newUuid(): string {
-  return randomUUID().replaceAll('-', '');
 }
 
 /** The dataset inputs of each run that `runIds` (a subquery) selects, in the order they were linked. */

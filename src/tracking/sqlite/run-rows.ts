@@ -1,12 +1,12 @@
 // One run's rows in MLflow's schema, as SqlAlchemyStore writes them (`create_run`, `log_batch`'s
 // params and tags, the checks every write makes first). Call inside a transaction of the connection.
-import { randomUUID } from 'node:crypto';
 import { TrackingError } from '../errors.ts';
 import type { CreateRunRequest, Param, RunInfo, Tag } from '../store.ts';
 import type { Connection } from './connection.ts';
 import { selectExperiment } from './experiments.ts';
 import { appendToUriPath } from './location.ts';
 import { changedParamsError, invalid } from './validation.ts';
+import { uuid4Hex } from './uuid.ts';
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 
@@ -17,7 +17,7 @@ export function insertRun(db: Connection, experimentId: number, runName: string,
   if (experiment.lifecycleStage !== 'active') {
     throw invalid(`The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`);
   }
-  const runId = randomUUID().replaceAll('-', '');
+  const runId = uuid4Hex();
   const artifactUri = appendToUriPath(experiment.artifactLocation, runId, 'artifacts');
   // The columns MLflow's create_run fills, with its values (source_* are left for tags).
   db.statement(
