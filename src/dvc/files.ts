@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { parse as parseToml } from 'smol-toml';
 import type { Data, DataMap } from './data.ts';
 import { DvcError } from './errors.ts';
+import { parsedOnce } from './parsed-files.ts';
 
 /** A path as the user would type it: relative to the current directory when inside it. */
 export function shownPath(file: string): string {
@@ -41,6 +42,10 @@ function parseData(text: string, file: string): Data {
 }
 
 export function parseYaml(text: string, file: string, shown = shownPath(file)): Data {
+  return parsedOnce(path.resolve(file), text, () => parseYamlText(text, shown));
+}
+
+function parseYamlText(text: string, shown: string): Data {
   // DVC loads with ruamel's YAML 1.2 safe loader, which accepts `<<` merge keys.
   const doc = parseDocument(text, { intAsBigInt: true, merge: true });
   const error = doc.errors[0];

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { dvcliveDirsOf, readDvcliveHistory } from '../dvc/dvclive.ts';
 import { findRunningStage } from '../dvc/locate.ts';
+import { keepParsedFilesIn } from '../dvc/parsed-files.ts';
 import { readMetricsFile } from '../dvc/metrics-files.ts';
 import { readStageParams } from '../dvc/params.ts';
 import { Project } from '../dvc/project.ts';
@@ -12,6 +13,7 @@ import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
 import type { LastPoint } from '../metrics/parse/points.ts';
 import { describeError, type Reporter } from '../report.ts';
+import { stateFolder } from '../settings/private-folders.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
 
@@ -19,8 +21,10 @@ import type { Metric, Param, Tag } from '../tracking/store.ts';
  * The running stage, when mlrun runs under DVC (DVC sets DVC_ROOT and, since 3.49, DVC_STAGE) or
  * was told with --stage. Not finding it is a warning: the run is still tracked without DVC parts.
  */
-export function runningStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, reporter: Reporter): Stage | undefined {
+export function runningStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, projectRoot: string, reporter: Reporter): Stage | undefined {
   if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
+  // The stages of a pipeline parse the same dvc.yaml and params files: once is enough.
+  keepParsedFilesIn(path.join(stateFolder(projectRoot), 'parsed'));
   try {
     const located = findRunningStage({ cwd, env, ...command, ...(stageFlag ? { stageFlag } : {}) });
     if ('stage' in located) {

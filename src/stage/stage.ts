@@ -26,7 +26,7 @@ export interface StageOptions extends RunOptions, SettingFlags {
 
 export function stageCommand(argv: string[], options: StageOptions): Promise<number> {
   return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, target, reporter }) => {
-    const stage = runningStage({ argv, shownArgv }, cwd, env, options.stage, reporter);
+    const stage = runningStage({ argv, shownArgv }, cwd, env, options.stage, projectRoot, reporter);
     const settings = resolveStageSettings(options, stage?.meta, projectRoot, env);
     const metricConfig = compileMetricConfig(settings.metrics);
     let metrics: StageMetrics | undefined;
