@@ -1,11 +1,13 @@
 // `mlrun pipeline [options] -- dvc repro`: the parent run of one pipeline launch. Every stage
 // wrapped with `mlrun --` inside it becomes its child. Once DVC is done the parent becomes the
 // launch's summary (launch-end.ts).
+import { keepParsedFilesIn } from '../dvc/parsed-files.ts';
 import { Project } from '../dvc/project.ts';
 import { findDvcRoot } from '../dvc/root.ts';
 import { pipelineOutputs } from '../dvc/tracked-data.ts';
 import { recordLaunchEnd } from './launch-end.ts';
 import { parentExperimentEnv } from '../run/parent-experiment.ts';
+import { parsedFilesFolder } from '../settings/private-folders.ts';
 import { commandBasename, mlflowEnv, PIPELINE_NAMED, runTrackedCommand, withoutRunSelectors, type RunOptions } from '../run/tracked-command.ts';
 
 export type PipelineOptions = RunOptions;
@@ -13,6 +15,8 @@ export type PipelineOptions = RunOptions;
 export function pipelineCommand(argv: string[], options: PipelineOptions): Promise<number> {
   return runTrackedCommand(argv, options, ({ shownArgv, cwd, env, projectRoot, reporter }) => {
     const dvcRoot = findDvcRoot(cwd, env);
+    // Its stages and its own end read the same dvc.yaml and params files: parsed once for all.
+    keepParsedFilesIn(parsedFilesFolder(projectRoot));
     let discardReason: string | undefined;
     return {
       defaultName: launchName(shownArgv, new Date()),

@@ -31,6 +31,11 @@ export function stateFolder(projectRoot: string): string {
   return folder;
 }
 
+/** Where the YAML files a launch's mlruns parse are kept for the next one (dvc/parsed-files.ts). */
+export function parsedFilesFolder(projectRoot: string): string {
+  return path.join(stateFolder(projectRoot), 'parsed');
+}
+
 /**
  * Keeps files mlrun writes in `folder` (the embedded store beside its project's own files) out of
  * git, as DVC keeps its outputs (scmrepo's Git.ignore, dvc/repo/scm_context.py): only inside a git

@@ -13,7 +13,7 @@ import type { Stage } from '../dvc/stage.ts';
 import { sanitizeKey } from '../metrics/parse/keys.ts';
 import type { LastPoint } from '../metrics/parse/points.ts';
 import { describeError, type Reporter } from '../report.ts';
-import { stateFolder } from '../settings/private-folders.ts';
+import { parsedFilesFolder } from '../settings/private-folders.ts';
 import { MAX_PARAM_VAL_LENGTH } from '../tracking/limits.ts';
 import type { Metric, Param, Tag } from '../tracking/store.ts';
 
@@ -23,8 +23,8 @@ import type { Metric, Param, Tag } from '../tracking/store.ts';
  */
 export function runningStage(command: { argv: string[]; shownArgv: string[] }, cwd: string, env: NodeJS.ProcessEnv, stageFlag: string | undefined, projectRoot: string, reporter: Reporter): Stage | undefined {
   if (!env.DVC_STAGE && !env.DVC_ROOT && !stageFlag) return undefined;
-  // The stages of a pipeline parse the same dvc.yaml and params files: once is enough.
-  keepParsedFilesIn(path.join(stateFolder(projectRoot), 'parsed'));
+  // The stages of a launch parse the same dvc.yaml and params files: once is enough.
+  keepParsedFilesIn(parsedFilesFolder(projectRoot));
   try {
     const located = findRunningStage({ cwd, env, ...command, ...(stageFlag ? { stageFlag } : {}) });
     if ('stage' in located) {
