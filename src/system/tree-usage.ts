@@ -1,8 +1,9 @@
 // What the command's process tree cost: its peak resident memory, its CPU seconds and, where it
 // used an NVIDIA GPU, its peak GPU memory. Measured for every stage, so each sample is cheap (a
-// scan of /proc, a few milliseconds) and none of it runs on the command's critical path.
+// few files of /proc per process of the tree, process-tree.ts) and none of it runs on the
+// command's critical path.
 import type { Metric } from '../tracking/store.ts';
-import { ProcessTree, reapedChildrenCpuSeconds, type TreeSample } from './proc.ts';
+import { ProcessTree, reapedChildrenCpuSeconds, type TreeSample } from './process-tree.ts';
 
 /** Samples come quickly at first, so that a short command is seen in full, then every second. */
 const FIRST_GAP_MS = 10;
