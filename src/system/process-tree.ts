@@ -22,6 +22,8 @@ export interface TreeSample {
 
 interface Stat {
   ppid: number;
+  /** The process has exited and waits to be reaped: its children went to init (or a subreaper). */
+  exited: boolean;
   cpuSeconds: number;
   childrenCpuSeconds: number;
 }
@@ -30,11 +32,14 @@ interface Stat {
 function readStat(pid: number | 'self'): Stat | undefined {
   const text = readText(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
-  // proc(5): (3) state (4) ppid ... (14) utime (15) stime (16) cutime (17) cstime
+  // proc(5): (3) state (4) ppid ... (14) utime (15) stime (16) cutime (17) cstime ... (20) num_threads
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const numberAt = (field: number) => Number(fields[field - 3]);
   return {
     ppid: numberAt(4),
+    // A main thread that ended before the process's other threads shows Z too, but num_threads
+    // still counts them.
+    exited: fields[0] === 'Z' && numberAt(20) === 1,
     cpuSeconds: (numberAt(14) + numberAt(15)) / TICKS_PER_SECOND,
     childrenCpuSeconds: (numberAt(16) + numberAt(17)) / TICKS_PER_SECOND,
   };
@@ -77,13 +82,14 @@ export class ProcessTree {
 
   /**
    * The tree now, or undefined when it is gone or there is no /proc. `withDescendants: false`
-   * reads the root alone: a process that has just started its program has none yet.
+   * reads the root alone: a process that has just started its program has none yet, nor has one
+   * that has exited (a sample due before mlrun reaps the command).
    */
   sample(withDescendants = true): TreeSample | undefined {
     const root = readStat(this.rootPid);
     if (!root) return undefined;
     const alone = new Map([[this.rootPid, root]]);
-    const tree = !withDescendants ? alone : listsChildren() ? walk(alone) : this.scan(alone);
+    const tree = !withDescendants || root.exited ? alone : listsChildren() ? walk(alone) : this.scan(alone);
     const sample: TreeSample = { pids: [], rssBytes: 0, largestPeakBytes: 0, cpuSeconds: 0 };
     for (const [pid, stat] of tree) {
       const memory = readMemory(pid);

@@ -79,6 +79,11 @@ export class TreeUsage {
     this.peakGpuBytes = Math.max(this.peakGpuBytes, bytes);
   }
 
+  /**
+   * A sample may come due after the command exited but before mlrun reaps it: libuv waits for the
+   * child on SIGCHLD in the loop's poll phase, after its timers. process-tree.ts then reads the
+   * zombie alone.
+   */
   private schedule(gapMs: number): void {
     this.timer = setTimeout(() => {
       this.sample();
