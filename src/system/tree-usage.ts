@@ -1,8 +1,9 @@
 // What the command's process tree cost: its peak resident memory, its CPU seconds and, where it
 // used an NVIDIA GPU, its peak GPU memory. Measured for every stage, so each sample is cheap (a
-// scan of /proc, a few milliseconds) and none of it runs on the command's critical path.
+// few files of /proc per process of the tree, process-tree.ts) and none of it runs on the
+// command's critical path.
 import type { Metric } from '../tracking/store.ts';
-import { ProcessTree, reapedChildrenCpuSeconds, type TreeSample } from './proc.ts';
+import { ProcessTree, reapedChildrenCpuSeconds, type TreeSample } from './process-tree.ts';
 
 /** Samples come quickly at first, so that a short command is seen in full, then every second. */
 const FIRST_GAP_MS = 10;
@@ -78,6 +79,11 @@ export class TreeUsage {
     this.peakGpuBytes = Math.max(this.peakGpuBytes, bytes);
   }
 
+  /**
+   * A sample may come due after the command exited but before mlrun reaps it: libuv waits for the
+   * child on SIGCHLD in the loop's poll phase, after its timers. process-tree.ts then reads the
+   * zombie alone.
+   */
   private schedule(gapMs: number): void {
     this.timer = setTimeout(() => {
       this.sample();
