@@ -26,15 +26,14 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // Most names: nothing in them that the server's URL handling touches.
 const PLAIN = /^[\w./-]+$/;
 const ESCAPE = /%[0-9A-Fa-f]{2}/;
+// An empty, `.` or `..` segment (one regular expression: this runs for every file).
+const NOT_INSIDE = /(?:^|\/)\.{0,2}(?:\/|$)/;
 
 /** Why MLflow would not keep a file under `artifactPath` (a `/`-separated path in the run), or undefined. */
 export function artifactNameProblem(artifactPath: string): string | undefined {
   // Names come from callers too: this is also what keeps every file inside the run's folder.
-  const segments = artifactPath.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    return 'not a relative /-separated path inside the run';
-  }
-  return (PLAIN.test(artifactPath) ? undefined : urlProblem(artifactPath)) ?? stagingProblem(segments);
+  if (NOT_INSIDE.test(artifactPath)) return 'not a relative /-separated path inside the run';
+  return (PLAIN.test(artifactPath) ? undefined : urlProblem(artifactPath)) ?? stagingProblem(artifactPath);
 }
 
 /** What the server's URL handling would refuse or change in a name with more than PLAIN characters. */
@@ -57,8 +56,8 @@ function urlProblem(artifactPath: string): string | undefined {
   return undefined;
 }
 
-function stagingProblem(segments: string[]): string | undefined {
-  if (segments.at(-1)!.startsWith(STAGING_PREFIX)) return `MLflow reserves artifact names that start with '${STAGING_PREFIX}' for its own staging files`;
+function stagingProblem(artifactPath: string): string | undefined {
+  if (artifactPath.startsWith(STAGING_PREFIX, artifactPath.lastIndexOf('/') + 1)) return `MLflow reserves artifact names that start with '${STAGING_PREFIX}' for its own staging files`;
   return undefined;
 }
 

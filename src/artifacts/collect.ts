@@ -1,7 +1,7 @@
 // Turns a stage's declared outputs (files or folders, relative to its wdir) into the files to
 // upload, each named by its path from the project root. Nothing outside the project is ever read:
 // a path that leaves it through `..`, an absolute path or a symlink is refused, not followed.
-import { statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -74,7 +74,7 @@ class Walk {
       return;
     }
     try {
-      await this.#entry(absolute, real, new Set());
+      this.#entry(absolute, real, toArtifactPath(relative), new Set());
     } catch (error) {
       // e.g. a folder without read permission, or a file removed while walking
       this.warnings.push(`cannot read output '${declared}' (${errorCode(error) ?? String(error)}): not all of it uploaded`);
@@ -86,12 +86,15 @@ class Walk {
     return [...this.#files.values()].sort((a, b) => (a.artifactPath < b.artifactPath ? -1 : a.artifactPath > b.artifactPath ? 1 : 0));
   }
 
-  /** `absolute` is the path as named inside the project; `real` is where it leads (inside too). */
-  async #entry(absolute: string, real: string, ancestors: Set<string>): Promise<void> {
-    // Synchronous: 20,000 files took 150 ms, against 470 ms through the thread pool 16 at a time
-    // (the stage has ended: nothing else waits on the event loop meanwhile).
+  /**
+   * `absolute` is the path as named inside the project, `name` its artifact path; `real` is where
+   * it leads (inside too). Synchronous (the stage has ended: nothing else waits on the event loop
+   * meanwhile): a stat through the thread pool cost three times as much. Names are carried down and
+   * paths joined by hand, as readdir's names hold no separator: path.join and path.relative per
+   * file cost as much as the stat itself.
+   */
+  #entry(absolute: string, real: string, name: string, ancestors: Set<string>): void {
     const stat = statSync(real);
-    const name = toArtifactPath(path.relative(this.#root, absolute));
     if (stat.isFile()) {
       if (!this.#files.has(name)) this.#files.set(name, { localPath: absolute, artifactPath: name, size: stat.size });
     } else if (stat.isDirectory()) {
@@ -100,37 +103,43 @@ class Walk {
         this.warnings.push(`'${name}' is a symlink to a folder that contains it: not followed`);
         return;
       }
-      await this.#folder(absolute, real, new Set([...ancestors, real]));
+      this.#folder(absolute, real, name, new Set([...ancestors, real]));
     } else {
       // A FIFO or a device would block or never end.
       this.warnings.push(`'${name}' is not a regular file: not uploaded`);
     }
   }
 
-  async #folder(absolute: string, real: string, ancestors: Set<string>): Promise<void> {
-    const entries = await fs.readdir(real, { withFileTypes: true });
+  #folder(absolute: string, real: string, name: string, ancestors: Set<string>): void {
+    const entries = readdirSync(real, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const names = name === '' ? '' : `${name}/`;
     for (const entry of entries) {
-      const child = path.join(absolute, entry.name);
+      const child = joinName(absolute, entry.name);
+      const childName = names + entry.name;
       if (!entry.isSymbolicLink()) {
-        await this.#entry(child, path.join(real, entry.name), ancestors);
+        this.#entry(child, joinName(real, entry.name), childName, ancestors);
         continue;
       }
-      const name = toArtifactPath(path.relative(this.#root, child));
       let target: string;
       try {
-        target = await fs.realpath(child);
+        target = realpathSync.native(child);
       } catch {
-        this.warnings.push(`'${name}' is a broken symlink: not uploaded`);
+        this.warnings.push(`'${childName}' is a broken symlink: not uploaded`);
         continue;
       }
       if (!isInside(path.relative(this.#realRoot, target))) {
-        this.warnings.push(`'${name}' is a symlink that leads outside the project: not uploaded`);
+        this.warnings.push(`'${childName}' is a symlink that leads outside the project: not uploaded`);
         continue;
       }
-      await this.#entry(child, target, ancestors);
+      this.#entry(child, target, childName, ancestors);
     }
   }
+}
+
+/** `folder` (a resolved path) joined with a name that holds no separator. */
+function joinName(folder: string, name: string): string {
+  return folder.endsWith(path.sep) ? folder + name : folder + path.sep + name;
 }
 
 /** True when `relative` (from a folder) stays inside that folder. */

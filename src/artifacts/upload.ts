@@ -58,8 +58,9 @@ export interface UploadResult {
 /** Files in flight to a server: a local mlflow server (one worker) takes no more per second beyond about this many. */
 const DEFAULT_CONCURRENCY = 6;
 /**
- * Copies in flight into a local folder: each is a few syscalls on libuv's thread pool, which stays
- * busy only with copies queued behind the running ones (fewer left its threads idle between turns).
+ * Copies in flight into a local folder: a small one is over before the next starts (local-copy.ts);
+ * staged ones run on libuv's thread pool, which stays busy only with copies queued behind the
+ * running ones (fewer left its threads idle between turns).
  */
 const LOCAL_CONCURRENCY = 16;
 const PARALLEL_STATS = 16;
@@ -101,7 +102,7 @@ async function uploadThrough(
   result.failures.push(...opened.problems);
   if (request.cutOff) result.failures.push(...(await opened.abortCutOff(request.cutOff)));
 
-  const sizes = await runPool(files, PARALLEL_STATS, async (file) => file.size ?? (await fs.stat(file.localPath).then((stat) => stat.size, () => 0)));
+  const sizes = await sizesOf(files);
   const progress: UploadProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: sum(sizes) };
   const report = () => request.onProgress?.({ ...progress });
   // Indexed by file, so the lines come out in the files' order whatever finishes first.
@@ -215,6 +216,17 @@ async function openSender(
     abortCutOff: (leftovers) => abortLeftovers(http, runPath, leftovers),
     close: async () => close(),
   };
+}
+
+/** Bytes of each file: as collected, else stat-ed (0 for a file that cannot be). */
+async function sizesOf(files: readonly ArtifactFile[]): Promise<number[]> {
+  const sizes = files.map((file) => file.size ?? 0);
+  // Only the unsized ones go through the pool: a promise per file is no small part of copying one.
+  const unsized = files.flatMap((file, index) => (file.size === undefined ? [index] : []));
+  await runPool(unsized, PARALLEL_STATS, async (index) => {
+    sizes[index] = await fs.stat(files[index]!.localPath).then((stat) => stat.size, () => 0);
+  });
+  return sizes;
 }
 
 /** Unreachable after retries, credentials refused, or artifacts not served (503): no file will fare better. */

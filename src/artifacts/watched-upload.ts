@@ -15,15 +15,23 @@ export interface WatchOptions {
 
 export async function uploadWatched(request: Omit<UploadRequest, 'signal' | 'onProgress'>, options: WatchOptions = {}): Promise<UploadResult> {
   const idle = new AbortController();
-  let timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+  // Re-armed from the last progress when it fires rather than reset by each: many small files
+  // report thousands of times a second, and a timer reset per file cost more than its copy's
+  // bookkeeping.
+  let lastProgress = Date.now();
+  const checkIdle = () => {
+    const quiet = Date.now() - lastProgress;
+    if (quiet >= UPLOAD_IDLE_MS) idle.abort();
+    else timer = setTimeout(checkIdle, UPLOAD_IDLE_MS - quiet);
+  };
+  let timer = setTimeout(checkIdle, UPLOAD_IDLE_MS);
   const line = options.showProgress !== false ? progressLine(process.stderr) : undefined;
   try {
     return await uploadArtifacts({
       ...request,
       signal: options.hurry ? AbortSignal.any([idle.signal, options.hurry]) : idle.signal,
       onProgress: (progress) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => idle.abort(), UPLOAD_IDLE_MS);
+        lastProgress = Date.now();
         line?.update(progress);
       },
     });
