@@ -171,7 +171,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     const discarded = spec.discardReason?.();
     // Before the store is closed with the run.
     await abandonedClosed;
-    await finishTracking(tracking, { status: statusOf(result), tags: endTags, discard: discarded !== undefined }, reporter);
+    await finishTracking(tracking, { status: statusOf(result), tags: endTags, held: outcome, discard: discarded !== undefined }, reporter);
     liveRun?.end();
     stopListening();
     const deleted = discarded === undefined ? '' : `, deleted (${discarded})`;
