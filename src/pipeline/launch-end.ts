@@ -111,7 +111,8 @@ async function recordLineage(
   for (const { record, lock } of children) {
     try {
       const inputs = lineageInputs(lock, (dep) => data.isData(record.dvcYaml, record.stage, dep));
-      await settleAll([store.logBatch(record.runId, { tags: lineageTags(lock) }), store.logInputs(record.runId, inputs)]);
+      // An empty list would record nothing.
+      await settleAll([store.logBatch(record.runId, { tags: lineageTags(lock) }), inputs.length > 0 ? store.logInputs(record.runId, inputs) : undefined]);
     } catch (error) {
       reporter.warn(`could not record the data of run ${record.runId}: ${describeError(error)}`);
     }

@@ -34,10 +34,11 @@ export function pipelineCommand(argv: string[], options: PipelineOptions): Promi
         ...(options.name !== undefined ? { [PIPELINE_NAMED]: '1' } : {}),
       }),
       generatedFiles: () => (dvcRoot ? pipelineOutputs(new Project(dvcRoot)) : []),
-      beforeClose: async (tracking, result, hurry) => {
+      // The outcome goes with the launch's own tags, in the request beside the close.
+      beforeClose: async (tracking, result, hurry, outcome) => {
         const end = await recordLaunchEnd(tracking, { projectRoot, dvcRoot, launchedDvc: isDvc(shownArgv), succeeded: result.exitCode === 0, env, reporter, hurry });
         discardReason = end.discardReason;
-        return end.tags;
+        return [...end.tags, ...outcome];
       },
       discardReason: () => discardReason,
     };

@@ -61,9 +61,11 @@ export interface CommandSpec {
   attach?: (tracking: Tracking) => Pick<RunCommandOptions, 'onStdout' | 'onStderr' | 'onSpawn'>;
   /**
    * Logs what the run should hold once the command ended, before the run is closed; returns tags
-   * to add. `hurry` aborts when the user signals mlrun again: stop waiting, keep what is left.
+   * to add. `outcome` is the command's outcome as tags (exit code, signal): logged beside the
+   * spec's own first records, or returned to go with the close. `hurry` aborts when the user
+   * signals mlrun again: stop waiting, keep what is left.
    */
-  beforeClose?: (tracking: Tracking, result: CommandResult, hurry: AbortSignal) => Promise<Tag[] | void>;
+  beforeClose?: (tracking: Tracking, result: CommandResult, hurry: AbortSignal, outcome: Tag[]) => Promise<Tag[]>;
   /**
    * After beforeClose: why the run holds nothing worth showing, so that it is deleted once closed
    * (out of MLflow's default view), or undefined to keep it.
@@ -158,25 +160,33 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
     // warning, and mlrun still closes the run and exits as the command did. The work tree's
     // changes go beside the command's own closing work, not after it.
     const treeRecorded = workTree?.record(tracking, env, hurry.signal);
-    const closingTags = await (spec.beforeClose?.(tracking, result, hurry.signal) ?? Promise.resolve([])).catch((error: unknown) => {
+    const outcome = outcomeTags(result);
+    const closingTags = await (spec.beforeClose?.(tracking, result, hurry.signal, outcome) ?? Promise.resolve(outcome)).catch((error: unknown) => {
       reporter.warn(`recording the end of the run failed: ${describeError(error)}`);
-      return [];
+      // Maybe not logged yet: a tag logged twice holds the same value.
+      return outcome;
     });
     const treeTags = (await treeRecorded) ?? [];
-    const endTags: Tag[] = [...(closingTags ?? []), ...treeTags, { key: 'mlrun.exit_code', value: String(result.exitCode) }];
-    if (result.signal) endTags.push({ key: 'mlrun.signal', value: result.signal });
-    if (result.writeError) endTags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
+    const endTags: Tag[] = [...closingTags, ...treeTags];
     const discarded = spec.discardReason?.();
     // Before the store is closed with the run.
     await abandonedClosed;
-    await finishTracking(tracking, { status: statusOf(result), tags: endTags, discard: discarded !== undefined }, reporter);
+    await finishTracking(tracking, { status: statusOf(result), tags: endTags, held: outcome, discard: discarded !== undefined }, reporter);
     liveRun?.end();
     stopListening();
-    const outcome = discarded === undefined ? '' : `, deleted (${discarded})`;
-    reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}${outcome}`);
+    const deleted = discarded === undefined ? '' : `, deleted (${discarded})`;
+    reporter.info(`run ${tracking.run.runId} in ${tracking.store.displayUri}: ${statusOf(result)}${deleted}`);
   }
   if (options.strict && reporter.problems > 0 && result.exitCode === 0) return 1;
   return result.exitCode;
+}
+
+/** The command's outcome as the run's tags. */
+function outcomeTags(result: CommandResult): Tag[] {
+  const tags: Tag[] = [{ key: 'mlrun.exit_code', value: String(result.exitCode) }];
+  if (result.signal) tags.push({ key: 'mlrun.signal', value: result.signal });
+  if (result.writeError) tags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
+  return tags;
 }
 
 /** A signal came before the command could start: it never does, and the run is closed KILLED. */

@@ -6,6 +6,7 @@ import { compileMetricConfig } from '../metrics/parse/config.ts';
 import { OutputLog } from '../process/output-log.ts';
 import { describeError, type Reporter } from '../report.ts';
 import type { Stage } from '../dvc/stage.ts';
+import type { Tag } from '../tracking/store.ts';
 import type { LastPoint } from '../metrics/parse/points.ts';
 import { settleAll } from '../run/settle.ts';
 import { uploadFiles } from '../run/upload-files.ts';
@@ -103,18 +104,27 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
       // The closing work overlaps: the output log goes while the last points are delivered. The
       // metrics files' values (a file's value is the metric's latest) and the outputs wait for
       // those points, so that a server lost during a big upload has the run's points already.
-      beforeClose: async (tracking, result, hurry) => {
+      // The last points, the system summary and the outcome are logged in the same turn: a server
+      // takes them in one request (tracking/rest/coalesce.ts).
+      beforeClose: async (tracking, result, hurry, outcome) => {
         const succeeded = stage !== undefined && result.exitCode === 0;
         outputLog?.finish();
         const logFile = outputLog && !outputLog.empty ? [{ localPath: outputLog.path, artifactPath: OUTPUT_LOG_ARTIFACT }] : [];
         const logUploaded = uploadFiles(tracking, logFile, env, reporter, { hurry }).finally(() => outputLog?.close());
         const streamed = Promise.all([metrics?.finish(reporter, hurry), systemMetrics?.finish(hurry)]).then(([last]) => last ?? new Map());
+        // Not logged (refused, or lost with no local record to go to): tried again with the close.
+        const outcomeWait = watchLiveness(tracking.store);
+        const outcomeLeft = tracking.store
+          .logBatch(tracking.run.runId, { tags: outcome }, { signal: outcomeWait.signal })
+          .then((): Tag[] => [], () => outcome)
+          .finally(() => outcomeWait.stop());
         const outputs = succeeded ? streamed.then(() => declaredOutputs(stage, stageRoot, reporter)) : Promise.resolve({ files: [], tags: [] });
         await settleAll([
           logUploaded,
           succeeded ? streamed.then((last) => logFileMetrics(tracking, stage, last, reporter)) : streamed,
           outputs.then(({ files }) => uploadFiles(tracking, files, env, reporter, { hurry })),
           paramsLogged,
+          outcomeLeft,
         ]);
         if (experimentParent?.closedByStage) {
           const liveness = watchLiveness(tracking.store);
@@ -122,7 +132,7 @@ export function stageCommand(argv: string[], options: StageOptions): Promise<num
             .catch((error: unknown) => reporter.warn(`could not update the experiment's run: ${describeError(error)}`))
             .finally(() => liveness.stop());
         }
-        return (await outputs).tags;
+        return [...(await outputs).tags, ...(await outcomeLeft)];
       },
     };
   });

@@ -157,16 +157,23 @@ async function startOffline(plan: TrackingPlan, reason: string, server: string, 
   }
 }
 
+/**
+ * How a run ends. `held`: tags logged before the close (the command's outcome, with the stage's
+ * last records), not logged again, except into a copy of the run in the offline record, which
+ * must hold them too: the one the run moved to, or the one closed beside it.
+ */
 export async function finishTracking(
   tracking: Tracking,
-  end: Omit<RunEnd, 'endTime'>,
+  end: Omit<RunEnd, 'endTime'> & { held?: Tag[] },
   reporter: Reporter,
 ): Promise<void> {
   const liveness = watchLiveness(tracking.store);
   const { signal } = liveness;
   const endTime = Date.now();
+  const { held = [], ...rest } = end;
+  const everyTag = [...held.filter((tag) => !rest.tags.some((other) => other.key === tag.key)), ...rest.tags];
   try {
-    await closeRun(tracking.store, tracking.run.runId, { ...end, endTime }, { signal });
+    await closeRun(tracking.store, tracking.run.runId, { ...rest, tags: tracking.store.movedOffline ? everyTag : rest.tags, endTime }, { signal });
   } catch (error) {
     const reason = signal.aborted ? `no answer from ${tracking.store.displayUri}` : describeError(error);
     reporter.warn(`could not close run ${tracking.run.runId} in ${tracking.store.displayUri}: ${reason}`);
@@ -175,7 +182,7 @@ export async function finishTracking(
   }
   // The part set aside for `mlrun sync` is closed the same way: sync then gives the server's run
   // the same status and end time it already has.
-  await tracking.closeAside({ ...end, endTime }).catch((error: unknown) => {
+  await tracking.closeAside({ ...rest, tags: everyTag, endTime }).catch((error: unknown) => {
     reporter.warn(`could not close the local record of run ${tracking.run.runId} in ${OFFLINE_DB}: ${describeError(error)}`);
   });
   await tracking.store.close().catch(() => undefined);

@@ -13,6 +13,7 @@ import { createParentRun } from '../support/python-setup.ts';
 import { sharedServerUri } from '../support/shared-server.ts';
 import { mlrunBinary, repoRoot, venvBin } from '../support/paths.ts';
 import { tempProject } from '../support/project.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -130,6 +131,25 @@ describe('on a real mlflow server', () => {
     assert.deepEqual(run!.metrics, { inner: 2.5 });
     assert.deepEqual(run!.params, { p: 'v' });
     assert.equal(run!.info.status, 'FINISHED');
+  });
+
+  test("under its pipeline's parent, a stage costs the server three requests: create, one log-batch, update", async (t) => {
+    const proxy = await startFaultProxy(uri);
+    t.after(() => proxy.close());
+    // As `mlrun pipeline` hands its stages the parent: with its experiment, so it is not looked up.
+    const name = `three-requests-${process.pid}`;
+    const result = await runMlrun(['--name', name, '--', 'true'], {
+      cwd,
+      env: { MLFLOW_TRACKING_URI: proxy.uri, MLRUN_PARENT_RUN_ID: parent.runId, MLRUN_PARENT_EXPERIMENT: `${parent.runId}/${parent.experimentId}` },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.messages, []);
+    assert.deepEqual(proxy.log, ['POST /api/2.0/mlflow/runs/create 200', 'POST /api/2.0/mlflow/runs/log-batch 200', 'POST /api/2.0/mlflow/runs/update 200']);
+    const run = inspectMlflow(uri, { experimentIds: [parent.experimentId] }).runs.find((r) => r.info.run_name === name);
+    assert.equal(run!.info.status, 'FINISHED');
+    assert.equal(run!.tags['mlrun.exit_code'], '0');
+    assert.equal(run!.tags['mlflow.parentRunId'], parent.runId);
+    assert.ok('system/process_cpu_seconds' in run!.system.metrics, JSON.stringify(run!.system.metrics));
   });
 
   test('an experiment by name is created and used when there is no parent', async () => {

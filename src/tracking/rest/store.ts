@@ -7,6 +7,7 @@ import {
   type ArtifactFile, type Batch, type RunQuery, type CallOptions, type CreateRunRequest, type DatasetInput, type Experiment, type MetricPage, type Run, type RunInfo, type RunUpdate, type Store, type Tag,
 } from '../store.ts';
 import { MLFLOW_BATCH_LIMITS, splitBatch } from './batch.ts';
+import { BatchCoalescer } from './coalesce.ts';
 import { API, nextPageToken, RestClient, type Json } from './client.ts';
 import { decodeExperiment, decodeRun, decodeRunInfo, encodeBatch, encodeDatasetInput, parseNumber } from './codec.ts';
 import { countMetricPoints, metricPoints } from './metric-history.ts';
@@ -29,6 +30,7 @@ class RestStore implements Store {
   readonly trackingUri: string;
   readonly metricsPerBatch = MLFLOW_BATCH_LIMITS.metrics;
   readonly #client: RestClient;
+  readonly #batches = new BatchCoalescer((runId, batch, signal) => this.#sendBatch(runId, batch, signal));
 
   constructor(uri: string, env: NodeJS.ProcessEnv) {
     this.#client = new RestClient(uri, env);
@@ -131,10 +133,8 @@ class RestStore implements Store {
   }
 
   async logBatch(runId: string, batch: Batch, options?: CallOptions): Promise<void> {
-    // One request at a time, in order: a later tag value must land after an earlier one.
-    for (const chunk of splitBatch(runId, batch)) {
-      await this.#client.post(`${API}/runs/log-batch`, encodeBatch(runId, chunk), options?.signal);
-    }
+    if (!batch.metrics?.length && !batch.params?.length && !batch.tags?.length) return;
+    return this.#batches.log(runId, batch, options?.signal);
   }
 
   async updateRun(runId: string, update: RunUpdate, options?: CallOptions): Promise<void> {
@@ -163,6 +163,13 @@ class RestStore implements Store {
 
   async close(): Promise<void> {
     this.#client.close();
+  }
+
+  async #sendBatch(runId: string, batch: Batch, signal: AbortSignal | undefined): Promise<void> {
+    // One request at a time, in order: a later tag value must land after an earlier one.
+    for (const chunk of splitBatch(runId, batch)) {
+      await this.#client.post(`${API}/runs/log-batch`, encodeBatch(runId, chunk), signal);
+    }
   }
 
   /** runs/search page after page, until the last or `max` runs (undefined: every one). */
