@@ -81,15 +81,16 @@ export class ProcessTree {
   }
 
   /**
-   * The tree now, or undefined when it is gone or there is no /proc. `withDescendants: false`
-   * reads the root alone: a process that has just started its program has none yet, nor has one
-   * that has exited (a sample due before mlrun reaps the command).
+   * The tree now, or undefined when it is gone or there is no /proc. A root that has exited is
+   * gone, though not reaped yet (a sample due before mlrun reaps the command): it holds no memory,
+   * and its CPU is counted once reaped. `withDescendants: false` reads the root alone: a process
+   * that has just started its program has none yet.
    */
   sample(withDescendants = true): TreeSample | undefined {
     const root = readStat(this.rootPid);
-    if (!root) return undefined;
+    if (!root || root.exited) return undefined;
     const alone = new Map([[this.rootPid, root]]);
-    const tree = !withDescendants || root.exited ? alone : listsChildren() ? walk(alone) : this.scan(alone);
+    const tree = withDescendants ? (listsChildren() ? walk(alone) : this.scan(alone)) : alone;
     const sample: TreeSample = { pids: [], rssBytes: 0, largestPeakBytes: 0, cpuSeconds: 0 };
     for (const [pid, stat] of tree) {
       const memory = readMemory(pid);

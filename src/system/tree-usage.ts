@@ -81,8 +81,8 @@ export class TreeUsage {
 
   /**
    * A sample may come due after the command exited but before mlrun reaps it: libuv waits for the
-   * child on SIGCHLD in the loop's poll phase, after its timers. process-tree.ts then reads the
-   * zombie alone.
+   * child on SIGCHLD in the loop's poll phase, after its timers. process-tree.ts then finds the
+   * tree gone: a zombie's memory of 0 would otherwise be the last point of the RSS history.
    */
   private schedule(gapMs: number): void {
     this.timer = setTimeout(() => {

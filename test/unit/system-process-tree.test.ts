@@ -53,14 +53,14 @@ test('a child started by a thread other than the main one is in the tree (each t
   }
 });
 
-test('a process that exited and was not reaped yet is sampled alone, holding no memory', async () => {
+test('a process that exited and was not reaped yet is gone: no sample, so no memory of 0 in the histories', async () => {
   // `sleep 30` does not wait for the child the shell left it.
   const { root, printed } = await startTree(['sh', '-c', 'sleep 0 & echo $!; exec sleep 30'], 1);
   const zombie = printed[0]!;
   try {
     while (!/\) Z /.test(fs.readFileSync(`/proc/${zombie}/stat`, 'latin1'))) await new Promise((resolve) => setTimeout(resolve, 5));
-    const sample = new ProcessTree(zombie).sample()!;
-    assert.deepEqual({ pids: sample.pids, rssBytes: sample.rssBytes, largestPeakBytes: sample.largestPeakBytes }, { pids: [zombie], rssBytes: 0, largestPeakBytes: 0 });
+    assert.equal(new ProcessTree(zombie).sample(), undefined);
+    assert.equal(new ProcessTree(zombie).sample(false), undefined);
   } finally {
     await stopProcessGroup(root, 'SIGKILL');
   }
