@@ -5,6 +5,7 @@
 // modules esbuild marks in the bundle.
 import fs from 'node:fs';
 import path from 'node:path';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import type { OverheadProject } from './overhead.ts';
 import { table, type BenchContext, type Section } from './report-types.ts';
 import { cleanEnv, fmtMs, fmtStat, interleave, mlrunBinary, mlrunBundle, nodeBinary, run, stat, statOf, tempDir, remove } from './util.ts';
@@ -69,7 +70,7 @@ async function straceTimeline(project: OverheadProject, store: 'embedded' | 'ser
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
 }
 
 interface CpuProfile {
@@ -80,27 +81,18 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** Bundle line (0-based) → the source module esbuild marked above it (`// src/cli.ts`). */
-function bundleModules(): (line: number) => string {
-  const lines = fs.readFileSync(mlrunBundle, 'utf8').split('\n');
-  const starts: { line: number; group: string }[] = [];
-  lines.forEach((text, index) => {
-    // In a git worktree whose node_modules is a symlink, esbuild names them by the real path (`../main/node_modules/…`).
-    const match = /^\/\/ (?:(?:\.\.\/)+[^/\s]+\/)?((?:src|node_modules)\/\S+)$/.exec(text);
-    if (match) starts.push({ line: index, group: groupOf(match[1]!) });
-  });
-  return (line) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    let found = 'bundle prelude';
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (starts[mid]!.line <= line) {
-        found = starts[mid]!.group;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+/**
+ * A position in the bundle (0-based line and column, as V8 reports them) → its source module, from
+ * the source map scripts/bundle.ts writes beside the bundle (the bundle itself, without comments,
+ * no longer names its modules).
+ */
+function bundleModules(): (line: number, column: number) => string {
+  const map = new SourceMap(JSON.parse(fs.readFileSync(`${mlrunBundle}.map`, 'utf8')) as SourceMapPayload);
+  return (line, column) => {
+    const source = (map.findEntry(line, column) as { originalSource?: string }).originalSource;
+    // `../src/cli.ts`, or in a git worktree whose node_modules is a symlink `../../main/node_modules/…`.
+    const match = source && /(?:^|\/)((?:src|node_modules)\/\S+)$/.exec(source);
+    return match ? groupOf(match[1]!) : 'bundle prelude';
   };
 }
 
@@ -126,9 +118,9 @@ async function cpuProfile(project: OverheadProject, store: 'embedded' | 'server'
     for (let i = 0; i < profile.samples.length; i++) {
       t += profile.timeDeltas[i] ?? 0;
       const node = byId.get(profile.samples[i]!)!;
-      const { url, functionName, lineNumber } = node.callFrame;
+      const { url, functionName, lineNumber, columnNumber } = node.callFrame;
       let group: string;
-      if (url.endsWith('mlrun.cjs')) group = moduleAt(lineNumber);
+      if (url.endsWith('mlrun.cjs')) group = moduleAt(lineNumber, columnNumber);
       else if (url.startsWith('node:')) group = `node internals (${url.replace(/^node:internal\//, '').split('/')[0]})`;
       else if (url === '') group = functionName.startsWith('(') ? functionName : '(native)';
       else group = url;
