@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createExperiment, createRun } from './server.ts';
 import { pct, ratio, table, type BenchContext, type Section, type Target } from './report-types.ts';
 import {
-  cleanEnv, dvcProject, fmtMs, fmtStat, interleave, MB, mlflowCli, mlrunBinary, remove, run, runIdFromVerbose, statOf, tempDir,
+  cleanEnv, dvcProject, fmtMs, fmtStat, interleave, MB, mlflowCli, mlrunBinary, nodeBinary, remove, run, runIdFromVerbose, statOf, tempDir,
   type Contender, type Sample,
 } from './util.ts';
 
@@ -35,6 +35,29 @@ function writeBigFile(file: string, bytes: number): void {
     for (let written = 0; written < bytes; written += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - written));
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+// `node -e NODE_COPY_LOOP from to`: every file of a flat folder copied as mlrun copies a small file
+// (artifacts/local-copy.ts), without the walk, the run or anything else.
+const NODE_COPY_LOOP = `const fs = require('node:fs'); const [from, to] = process.argv.slice(1);
+const flags = fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE;
+for (const name of fs.readdirSync(from)) fs.copyFileSync(from + '/' + name, to + '/' + name, flags);`;
+
+/** `strace -f -c` of a copy of `files` files: the system calls made per file (those made at least once per two files). */
+async function syscallsPerFile(file: string, args: string[], files: number, cwd: string): Promise<string> {
+  const summary = path.join(cwd, `strace-summary-${process.pid}`);
+  try {
+    await run('strace', ['-f', '-c', '-o', summary, file, ...args], { cwd });
+    const rows = fs.readFileSync(summary, 'utf8').split('\n').map((line) => line.trim().split(/\s+/)).filter((cols) => cols.length >= 5 && /^\d+$/.test(cols[3]!) && cols[cols.length - 1] !== 'total');
+    return rows
+      .map((cols) => ({ name: cols[cols.length - 1]!, calls: Number(cols[3]) / files }))
+      .filter((row) => row.calls >= 0.5)
+      .sort((a, b) => b.calls - a.calls)
+      .map((row) => `${row.name} ${row.calls.toFixed(row.calls % 1 === 0 ? 0 : 1)}`)
+      .join(', ');
+  } finally {
+    fs.rmSync(summary, { force: true });
   }
 }
 
@@ -113,6 +136,13 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
       discard(serverRunDir(created.runId), true);
       return { ms: result.ms, rss: result.rssMb! };
     };
+    // The floor of any copy from Node: one readdir, then copyFileSync per file with mlrun's flags.
+    const nodeCopy = (source: string) => async (): Promise<Sample> => {
+      const target = fs.mkdtempSync(path.join(root, 'node-target-'));
+      const result = await run(nodeBinary, ['-e', NODE_COPY_LOOP, path.join(root, source), target], { cwd: root });
+      discard(target, true);
+      return { ms: result.ms };
+    };
     const cpUpload = (source: string) => async (): Promise<Sample> => {
       const target = fs.mkdtempSync(path.join(root, 'cp-target-'));
       const result = await run('cp', ['-r', path.join(root, source), target], { cwd: root, rss: true });
@@ -136,6 +166,8 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
       { name: `mlflow artifacts log-artifacts (server)`, reps, measure: pythonUpload(sizes.serverFiles) },
       { name: `cp -r (embedded)`, reps, warmup: 1, measure: cpUpload(folder(sizes.localFiles)) },
       { name: `mlrun (embedded)`, reps, measure: mlrunUpload('embedded', folder(sizes.localFiles)) },
+      { name: `Node copyFileSync loop (embedded)`, reps, warmup: 1, measure: nodeCopy(folder(sizes.localFiles)) },
+      { name: `mlrun, no outputs (embedded)`, reps, warmup: 1, measure: async () => ({ ms: (await run(mlrunBinary, ['--no-output-log', '--', 'true'], { cwd: root, env: env('embedded') })).ms }) },
     ];
     ctx.log('3b. many small files');
     const manySamples = await interleave(many, ctx.log);
@@ -159,8 +191,8 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
     });
     const manyRows = many.map((c) => {
       const s = statOf(manySamples, c.name);
-      const count = c.name.includes('server') ? sizes.serverFiles : sizes.localFiles;
-      return [c.name, String(count), fmtStat(s), `${(count / (s.median / 1000)).toFixed(0)} files/s`, fmtStat(statOf(manySamples, c.name, 'rss'), (v) => `${v.toFixed(0)} MB`)];
+      const count = c.name.includes('no outputs') ? 0 : c.name.includes('server') ? sizes.serverFiles : sizes.localFiles;
+      return [c.name, String(count), fmtStat(s), count === 0 ? '—' : `${(count / (s.median / 1000)).toFixed(0)} files/s`, fmtStat(statOf(manySamples, c.name, 'rss'), (v) => `${v.toFixed(0)} MB`)];
     });
     const scaleRows = folderCounts.map((count) => {
       const cell = (store: string) => {
@@ -184,6 +216,21 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
     const pyOverMlrun = med(manySamples, 'mlflow artifacts log-artifacts (server)') / med(manySamples, 'mlrun (server)');
     const cpOverMlrunMany = med(manySamples, 'cp -r (embedded)') / med(manySamples, 'mlrun (embedded)');
     const stormOverMlrun = med(manySamples, 'curl -T storm (server)') / med(manySamples, 'mlrun (server)');
+    const cpMany = med(manySamples, 'cp -r (embedded)');
+    const nodeLoop = med(manySamples, 'Node copyFileSync loop (embedded)');
+    const noOutputs = med(manySamples, 'mlrun, no outputs (embedded)');
+    // Per file, on the tenth-size folder: what each makes the kernel do.
+    const traceFiles = Math.round(sizes.localFiles / 10);
+    const traceTarget = (label: string) => fs.mkdtempSync(path.join(root, `${label}-traced-`));
+    const cpCalls = await syscallsPerFile('cp', ['-r', path.join(root, folder(traceFiles)), traceTarget('cp')], traceFiles, root);
+    const nodeCalls = await syscallsPerFile(nodeBinary, ['-e', NODE_COPY_LOOP, path.join(root, folder(traceFiles)), traceTarget('node')], traceFiles, root);
+    const heldBack = [
+      `**${sizes.localFiles.toLocaleString('en')} small files on the embedded store reach ${pct(cpOverMlrunMany)} of \`cp -r\`.** ` +
+        `Copying alone, with nothing of mlrun around it, Node does not reach \`cp -r\`: a bare loop of \`copyFileSync\` over the same files (one readdir, mlrun's flags, Node's ~25 ms start included) ` +
+        `takes ${fmtMs(nodeLoop)} against cp's ${fmtMs(cpMany)} (${pct(cpMany / nodeLoop)}), and mlrun's run without outputs takes ${fmtMs(noOutputs)}: ` +
+        `the two add up to ${fmtMs(nodeLoop + noOutputs)}, ${pct(cpMany / (nodeLoop + noOutputs))} of cp -r, where mlrun takes ${fmtMs(med(manySamples, 'mlrun (embedded)'))}. ` +
+        `System calls per file (strace -c, ${traceFiles} files): cp -r ${cpCalls}; Node's copyFileSync ${nodeCalls} (libuv sets the times, owner and mode of each copy itself, and every call crosses from JavaScript into C++).`,
+    ];
     const rss = (samples: Map<string, Sample[]>, name: string) => statOf(samples, name, 'rss').max;
     const targets: Target[] = [
       { benchmark: '3a. Big file', target: "mlrun ≥ 90% of curl's throughput (server)", measured: `${pct(curlOverMlrun)} (${fmtMs(med(bigSamples, 'mlrun (server)'))} vs ${fmtMs(med(bigSamples, 'curl -T (server)'))})`, met: curlOverMlrun >= 0.9 },
@@ -206,6 +253,7 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
         '`curl -sS -f -T FILE URL` PUTs the same file to `/api/2.0/mlflow-artifacts/artifacts/<exp>/<run>/artifacts/big.bin` (the floor);',
         `the \`curl -T\` storm PUTs every file of the folder the same way from one curl process, ${STORM_PARALLEL} at a time over kept-alive connections (\`--parallel --parallel-max ${STORM_PARALLEL} -K list\`): the server's own limit;`,
         '`mlflow artifacts log-artifact(s)` is the Python CLI into a run created beforehand (its time includes the ~2 s Python import);',
+        '`Node copyFileSync loop` is the floor of any copy from Node: `node -e` with one readdir and a `copyFileSync` per file, with the flags mlrun uses; `mlrun, no outputs` is the same stage without its folder (the run alone).',
         "`cp -r` copies into an empty folder on the same disk. An uploaded big file is deleted after each repetition, folders when all are measured (ext4 without a journal makes files created right after a mass deletion slow). Peak RSS: `/usr/bin/time -f %M`.",
         '',
         `**(a) one file of ${(sizes.bigBytes / MB).toFixed(0)} MiB**`,
@@ -224,6 +272,7 @@ export async function artifactsBenchmark(ctx: BenchContext, sizes: ArtifactSizes
         `- ${perFile('embedded')}`,
       ],
       targets,
+      heldBack,
     };
   } finally {
     for (const dir of leftovers) remove(dir);

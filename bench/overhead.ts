@@ -18,6 +18,8 @@ export interface OverheadProject {
   embeddedParent: string;
   /** parent run on the server */
   serverParent: string;
+  /** a copy of dir with an uncommitted change to a tracked file */
+  dirtyDir: string;
   /** what `mlrun pipeline` hands its stages beside the parent's id (MLRUN_PARENT_EXPERIMENT), per store */
   embeddedParentExperiment: string;
   serverParentExperiment: string;
@@ -38,6 +40,11 @@ export async function overheadProject(ctx: BenchContext): Promise<OverheadProjec
     }
   }
   fs.writeFileSync(path.join(dir, 'dvc.yaml'), `${stages.join('\n')}\n`);
+  fs.writeFileSync(path.join(dir, 'README.md'), '# bench\n');
+  // Committed, as a project is when its pipeline runs from a commit: `mlrun -- true` records no
+  // changes. The copy with an uncommitted edit measures what recording them adds.
+  await run('git', ['add', '-A'], { cwd: dir });
+  await run('git', ['-c', 'user.email=bench@example.com', '-c', 'user.name=bench', 'commit', '-q', '-m', 'stages'], { cwd: dir });
   // The pipeline prints what it hands its stages, so the stages below get exactly that.
   const parent = await run(mlrunBinary, ['pipeline', '-v', '--name', 'bench-parent', '--', 'sh', '-c', 'echo "$MLRUN_PARENT_EXPERIMENT"'], {
     cwd: dir,
@@ -46,8 +53,13 @@ export async function overheadProject(ctx: BenchContext): Promise<OverheadProjec
   });
   const experiment = await createExperiment(ctx.serverUri, 'bench-overhead');
   const serverParent = await createRun(ctx.serverUri, experiment, 'bench-parent');
+  // With the parent's run in its mlflow.db too.
+  const dirtyDir = `${dir}-uncommitted`;
+  fs.cpSync(dir, dirtyDir, { recursive: true });
+  fs.appendFileSync(path.join(dirtyDir, 'README.md'), 'an uncommitted line\n');
   return {
     dir,
+    dirtyDir,
     embeddedParent: runIdFromVerbose(parent.stderr),
     serverParent: serverParent.runId,
     embeddedParentExperiment: parent.stdout.trim(),
@@ -55,10 +67,11 @@ export async function overheadProject(ctx: BenchContext): Promise<OverheadProjec
   };
 }
 
-function stageEnv(project: OverheadProject, store: 'embedded' | 'server', serverUri: string, stage: string): NodeJS.ProcessEnv {
+/** A stage's environment as DVC and `mlrun pipeline` set it, under the project's parent run. */
+export function stageEnv(project: OverheadProject, store: 'embedded' | 'server', serverUri: string, stage = 'noop', dir = project.dir): NodeJS.ProcessEnv {
   return cleanEnv({
     DVC_STAGE: stage,
-    DVC_ROOT: project.dir,
+    DVC_ROOT: dir,
     MLRUN_PARENT_RUN_ID: store === 'server' ? project.serverParent : project.embeddedParent,
     MLRUN_PARENT_EXPERIMENT: store === 'server' ? project.serverParentExperiment : project.embeddedParentExperiment,
     MLFLOW_TRACKING_URI: store === 'server' ? serverUri : undefined,
@@ -87,6 +100,12 @@ export async function overheadBenchmark(ctx: BenchContext, project: OverheadProj
     { name: 'mlrun --version', reps, warmup: 2, measure: timed(mlrunBinary, ['--version'], dir, cleanEnv()) },
     { name: 'mlrun -- true (embedded)', reps, warmup: 2, measure: timed(mlrunBinary, ['--', 'true'], dir, stageEnv(project, 'embedded', ctx.serverUri, 'noop')) },
     { name: 'mlrun -- true (server)', reps, warmup: 2, measure: timed(mlrunBinary, ['--', 'true'], dir, stageEnv(project, 'server', ctx.serverUri, 'noop')) },
+    ...(['embedded', 'server'] as const).map((store) => ({
+      name: `mlrun -- true, uncommitted changes (${store})`,
+      reps,
+      warmup: 2,
+      measure: timed(mlrunBinary, ['--', 'true'], project.dirtyDir, stageEnv(project, store, ctx.serverUri, 'noop', project.dirtyDir)),
+    })),
     { name: 'Python recipe (embedded)', reps: pyReps, warmup: 1, measure: timed(python, [recipe], dir, pyEnv('embedded')) },
     { name: 'Python recipe (server)', reps: pyReps, warmup: 1, measure: timed(python, [recipe], dir, pyEnv('server')) },
   ];
@@ -108,7 +127,7 @@ export async function overheadBenchmark(ctx: BenchContext, project: OverheadProj
   const body = [
     'Each contender is started by the harness (Node `spawn`, stdout piped and read) and timed from spawn to exit;',
     'rounds alternate the contenders (A B C … A B C …) after untimed warm-up runs.',
-    "mlrun runs as DVC runs a stage: in a git + DVC project, `DVC_STAGE=noop` (a stage with no outputs in dvc.yaml),",
+    "mlrun runs as DVC runs a stage: in a git + DVC project with everything committed, `DVC_STAGE=noop` (a stage with no outputs in dvc.yaml),",
     '`MLRUN_PARENT_RUN_ID` and `MLRUN_PARENT_EXPERIMENT` set to a parent run as `mlrun pipeline` sets them, default options',
     '(the output log is uploaded as `mlrun/output.log`).',
     'The Python recipe is `bench/recipe_stage.py`: `import mlflow`, `with mlflow.start_run(run_id=parent): with mlflow.start_run(nested=True): pass`,',
@@ -117,6 +136,9 @@ export async function overheadBenchmark(ctx: BenchContext, project: OverheadProj
     ...table(['contender', 'median (min–max)', 'added over `true`', 'added over `node -e 0`'], rows),
     '',
     `Added time of the recipe ÷ added time of mlrun (both over \`true\`): embedded ${ratio(recipeRatio('embedded'), 1)}, server ${ratio(recipeRatio('server'), 1)}.`,
+    '',
+    `With an uncommitted change in the work tree (a copy of the project with one more line in a tracked README.md), a stage also records it: the tag \`mlrun.git.dirty\` and the diff as \`mlrun/git.diff\`. ` +
+      `That adds ${fmtMs(med('mlrun -- true, uncommitted changes (embedded)') - med('mlrun -- true (embedded)'))} on the embedded store and ${fmtMs(med('mlrun -- true, uncommitted changes (server)') - med('mlrun -- true (server)'))} on the server (one more upload).`,
   ];
 
   // 5. Scaling: declared outputs (each a 1 KB file, uploaded as an artifact when the stage ends).
@@ -209,4 +231,5 @@ export async function overheadBenchmark(ctx: BenchContext, project: OverheadProj
 
 export function removeOverheadProject(project: OverheadProject): void {
   remove(project.dir);
+  remove(project.dirtyDir);
 }

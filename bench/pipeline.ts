@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createExperiment } from './server.ts';
 import { pct, ratio, table, type BenchContext, type Section } from './report-types.ts';
-import { benchDir, cleanEnv, dvc, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, python, remove, run, statOf, tempDir, type Contender } from './util.ts';
+import { processesOf, traced, type TracedProcess } from './trace.ts';
+import { benchDir, cleanEnv, dvc, dvcProject, fmtMs, fmtStat, interleave, mlrunBinary, python, remove, run, stat, statOf, tempDir, type Contender } from './util.ts';
 
 const STAGES = 12;
 
@@ -27,6 +28,36 @@ async function project(root: string, flavour: Flavour): Promise<string> {
   }
   fs.writeFileSync(path.join(dir, 'dvc.yaml'), `${lines.join('\n')}\n`);
   return dir;
+}
+
+/** Where a tracked launch's time goes, from one run under strace (execs, forks and exits only). */
+interface Breakdown {
+  /** ms: `mlrun pipeline`'s exec to dvc's, and dvc's exit to its own */
+  launchStart: number;
+  launchEnd: number;
+  /** ms per stage (median over the stages): its mlrun's exec to its command's, and the command's exit to its mlrun's */
+  before: number;
+  after: number;
+  stages: number;
+}
+
+async function breakdown(dir: string, env: NodeJS.ProcessEnv, repro: string[]): Promise<Breakdown> {
+  const calls = await traced(mlrunBinary, ['pipeline', '--', 'dvc', ...repro], { cwd: dir, env, syscalls: ['execve', 'exit_group', 'clone', 'clone3', 'vfork', 'fork'] });
+  const processes = [...processesOf(calls).values()];
+  const named = (p: TracedProcess, name: string) => p.program !== undefined && path.basename(p.program) === name;
+  const launch = processes.find((p) => p.pid === calls[0]!.pid)!;
+  const dvcProcess = processes.find((p) => p.parent === launch.pid && named(p, 'dvc'))!;
+  const stageRuns = processes.filter((p) => p !== launch && named(p, 'mlrun')).map((stage) => {
+    const command = processes.find((p) => p.parent === stage.pid && p.argv?.includes('stage.sh'))!;
+    return { before: command.exec! - stage.exec!, after: stage.exit! - command.exit! };
+  });
+  return {
+    launchStart: dvcProcess.exec! - launch.exec!,
+    launchEnd: launch.exit! - dvcProcess.exit!,
+    before: stat(stageRuns.map((s) => s.before)).median,
+    after: stat(stageRuns.map((s) => s.after)).median,
+    stages: stageRuns.length,
+  };
 }
 
 export async function pipelineBenchmark(ctx: BenchContext): Promise<Section> {
@@ -72,6 +103,23 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<Section> {
     const addedServer = med('mlrun pipeline -- dvc repro --force (server)') - base;
     const addedEmbedded = med('mlrun pipeline -- dvc repro --force (embedded)') - base;
     const addedRecipe = med('Python recipe (server)') - base;
+    const parts = {
+      embedded: await breakdown(mlrunEmbedded, cleanEnv(), repro),
+      server: await breakdown(mlrunServer, cleanEnv({ MLFLOW_TRACKING_URI: ctx.serverUri, MLFLOW_EXPERIMENT_ID: experiment }), repro),
+    };
+    const partRows = (['embedded', 'server'] as const).map((store) => {
+      const p = parts[store];
+      const sum = p.launchStart + p.launchEnd + p.stages * (p.before + p.after);
+      return [store, fmtMs(p.launchStart), fmtMs(p.before), fmtMs(p.after), fmtMs(p.launchEnd), `${fmtMs(sum)} (${p.stages} stages)`, `+${fmtMs(med(`mlrun pipeline -- dvc repro --force (${store})`) - base)}`];
+    });
+    const heldBack = (['embedded', 'server'] as const).map((store) => {
+      const p = parts[store];
+      const tracked = med(`mlrun pipeline -- dvc repro --force (${store})`);
+      return `**The ${STAGES}-stage pipeline takes ${ratio(tracked / base)} the untracked one's time (${store}).** Of its +${fmtMs(tracked - base)}, ` +
+        `the launch takes ${fmtMs(p.launchStart)} before dvc starts and ${fmtMs(p.launchEnd)} after dvc ends (lineage, the summary, the close); ` +
+        `each stage's mlrun ${fmtMs(p.before)} before its command and ${fmtMs(p.after)} after it, ${fmtMs(p.stages * (p.before + p.after))} over ${p.stages} stages: ` +
+        `a stage's own start-up and run, as in the per-stage overhead above (times under strace, section 2's breakdown).`;
+    });
     return {
       title: '2. A whole pipeline',
       body: [
@@ -82,7 +130,13 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<Section> {
         '- recipe: `bench/recipe_pipeline.py` starts the parent run and runs `dvc repro --force` with its id; each stage is `python bench/recipe_stage.py N outs/sN.txt`, which reopens the parent, opens a nested child, prints and logs the metric, writes the output.',
         '',
         ...table(['pipeline', 'median (min–max)', 'added', 'added %', 'added per stage'], rows),
+        '',
+        '**Where the added time goes**: one more run of each tracked pipeline under `strace -f -ttt` (execs, forks and exits only):',
+        'the launch before dvc starts and after it ends, and each stage\'s mlrun before its command starts and after it exits (medians over the stages).',
+        '',
+        ...table(['store', 'launch start', 'stage: before the command', 'stage: after the command', 'launch end', 'sum', 'added (above)'], partRows),
       ],
+      heldBack,
       targets: [
         {
           benchmark: '2. Pipeline',

@@ -1,71 +1,107 @@
 // Where mlrun's start-up milliseconds go: a wall-clock timeline of the real executable from
 // `strace -f -ttt` (exec, first look at the project, dvc.yaml, .git, store open, child exec/exit,
-// artifacts, exit), and a V8 CPU profile of the same executable (NODE_OPTIONS=--cpu-prof: the
-// bundle as it really starts, from its code cache) with its samples attributed to the source
-// modules esbuild marks in the bundle.
+// artifacts, exit, and the processes it starts), the requests it makes to a server and how long
+// each waited, and a V8 CPU profile of the same executable (NODE_OPTIONS=--cpu-prof: the bundle as
+// it really starts, from its code cache) with its samples attributed to source modules through the
+// bundle's source map. From them, what holds the per-stage targets back.
 import fs from 'node:fs';
 import path from 'node:path';
 import { SourceMap, type SourceMapPayload } from 'node:module';
-import type { OverheadProject } from './overhead.ts';
+import { stageEnv, type OverheadProject } from './overhead.ts';
 import { table, type BenchContext, type Section } from './report-types.ts';
-import { cleanEnv, fmtMs, fmtStat, interleave, mlrunBinary, mlrunBundle, nodeBinary, run, stat, statOf, tempDir, remove } from './util.ts';
+import { traced, processesOf, type Call } from './trace.ts';
+import { fmtMs, fmtStat, interleave, mlrunBinary, mlrunBundle, nodeBinary, run, stat, statOf, tempDir, remove } from './util.ts';
 
 interface Milestone {
   label: string;
   ms: number;
 }
 
-function stageEnv(project: OverheadProject, store: 'embedded' | 'server', serverUri: string): NodeJS.ProcessEnv {
-  return cleanEnv({
-    DVC_STAGE: 'noop',
-    DVC_ROOT: project.dir,
-    MLRUN_PARENT_RUN_ID: store === 'server' ? project.serverParent : project.embeddedParent,
-    MLRUN_PARENT_EXPERIMENT: store === 'server' ? project.serverParentExperiment : project.embeddedParentExperiment,
-    MLFLOW_TRACKING_URI: store === 'server' ? serverUri : undefined,
-  });
-}
+/** Why mlrun starts each helper program (src/process/pipes.ts, src/tracking/git-diff.ts). */
+const STARTED_FOR: Record<string, string> = {
+  mkfifo: 'real pipes for the command: Node cannot make a pipe itself',
+  git: 'the work tree\'s uncommitted changes',
+};
 
 /** One strace'd run of `mlrun -- true`: the first time each milestone shows in the trace. */
-async function straceTimeline(project: OverheadProject, store: 'embedded' | 'server', serverUri: string): Promise<{ total: number; milestones: Milestone[] }> {
-  const dir = tempDir('strace');
-  const traceFile = path.join(dir, 'trace');
-  try {
-    await run(
-      'strace',
-      ['-f', '-ttt', '-qq', '-o', traceFile, '-e', 'trace=execve,openat,newfstatat,statx,connect,exit_group', mlrunBinary, '--', 'true'],
-      { cwd: project.dir, env: stageEnv(project, store, serverUri) },
-    );
-    const lines = fs.readFileSync(traceFile, 'utf8').split('\n').filter(Boolean);
-    const parsed = lines.map((line) => {
-      const match = /^(\d+)\s+(\d+\.\d+)\s+(.*)$/.exec(line);
-      return match ? { pid: Number(match[1]), t: Number(match[2]), call: match[3]! } : undefined;
-    }).filter((entry): entry is { pid: number; t: number; call: string } => entry !== undefined);
-    const t0 = parsed[0]!.t;
-    const mainPid = parsed[0]!.pid;
-    const port = store === 'server' ? new URL(serverUri).port : '';
-    const rules: [string, (e: { pid: number; call: string }) => boolean][] = [
-      ['exec build/mlrun', (e) => e.call.startsWith('execve(') && e.call.includes('build/mlrun')],
-      ['JS main: first look at the project (.dvc / cwd)', (e) => e.pid === mainPid && /\.dvc"|\/\.git"/.test(e.call)],
-      ['dvc.yaml read (stage lookup)', (e) => e.call.startsWith('openat(') && e.call.includes('dvc.yaml')],
-      ['.git/HEAD read (git tags)', (e) => e.call.startsWith('openat(') && e.call.includes('.git/HEAD')],
-      [store === 'server' ? 'connect() to the server (store open)' : 'mlflow.db opened (store open)', (e) =>
-        store === 'server' ? e.call.startsWith('connect(') && e.call.includes(`htons(${port})`) : e.call.startsWith('openat(') && e.call.includes('mlflow.db"')],
-      ['exec of the command (child spawn)', (e) => e.call.startsWith('execve(') && !e.call.includes('build/mlrun') && e.pid !== mainPid && /= 0$/.test(e.call)],
-      ['the command exited', (e) => e.pid !== mainPid && e.call.startsWith('exit_group(') && parsed.some((p) => p.pid === e.pid && p.call.startsWith('execve(') && !p.call.includes('build/mlrun'))],
-      ['output log read for upload', (e) => e.call.startsWith('openat(') && /mlrun-output|output\.log/.test(e.call) && !e.call.includes('O_CREAT')],
-      ['mlrun exit_group (run closed)', (e) => e.pid === mainPid && e.call.startsWith('exit_group(')],
-    ];
-    const milestones: Milestone[] = [];
-    for (const [label, test] of rules) {
-      const hit = parsed.find(test);
-      if (hit) milestones.push({ label, ms: (hit.t - t0) * 1000 });
-    }
-    milestones.sort((a, b) => a.ms - b.ms);
-    const total = milestones.find((m) => m.label.startsWith('mlrun exit_group'))?.ms ?? NaN;
-    return { total, milestones };
-  } finally {
-    remove(dir);
+async function straceTimeline(project: OverheadProject, store: 'embedded' | 'server', serverUri: string): Promise<{ total: number; milestones: Milestone[]; started: string[] }> {
+  const calls = await traced(mlrunBinary, ['--', 'true'], {
+    cwd: project.dir,
+    env: stageEnv(project, store, serverUri),
+    syscalls: ['execve', 'openat', 'newfstatat', 'statx', 'connect', 'exit_group', 'clone', 'clone3', 'vfork'],
+  });
+  const mainPid = calls[0]!.pid;
+  const port = store === 'server' ? new URL(serverUri).port : '';
+  const processes = [...processesOf(calls).values()].filter((p) => p.parent === mainPid && p.program !== undefined);
+  // The command is the one process mlrun starts that is none of its helpers.
+  const command = processes.find((p) => !(path.basename(p.program!) in STARTED_FOR));
+  const rules: [string, (c: Call) => boolean][] = [
+    ['exec build/mlrun', (c) => c.name === 'execve' && c.args.includes('build/mlrun')],
+    ['JS main: first look at the project (.dvc / cwd)', (c) => c.pid === mainPid && /\.dvc"|\/\.git"/.test(c.args)],
+    ['dvc.yaml read (stage lookup)', (c) => c.name === 'openat' && c.args.includes('dvc.yaml')],
+    ['.git/HEAD read (git tags)', (c) => c.name === 'openat' && c.args.includes('.git/HEAD')],
+    [store === 'server' ? 'connect() to the server (store open)' : 'mlflow.db opened (store open)', (c) =>
+      store === 'server' ? c.name === 'connect' && c.args.includes(`htons(${port})`) : c.name === 'openat' && c.args.includes('mlflow.db"')],
+    ['exec of the command (child spawn)', (c) => c.name === 'execve' && c.pid === command?.pid && c.result === '0'],
+    ['the command exited', (c) => c.name === 'exit_group' && c.pid === command?.pid],
+    ['output log read for upload', (c) => c.name === 'openat' && /mlrun-output|output\.log/.test(c.args) && !c.args.includes('O_CREAT')],
+    ['mlrun exit_group (run closed)', (c) => c.pid === mainPid && c.name === 'exit_group'],
+  ];
+  const milestones: Milestone[] = [];
+  for (const [label, test] of rules) {
+    const hit = calls.find(test);
+    if (hit) milestones.push({ label, ms: hit.start });
   }
+  milestones.sort((a, b) => a.ms - b.ms);
+  const total = milestones.find((m) => m.label.startsWith('mlrun exit_group'))?.ms ?? NaN;
+  // The processes mlrun itself starts, the command among them: `mkfifo 1.2 ms (…why)`.
+  const started = processes.map((p) => {
+    const program = path.basename(p.program!);
+    return `${program} ${fmtMs((p.exit ?? NaN) - p.exec!)} (${STARTED_FOR[program] ?? 'the command'})`;
+  });
+  return { total, milestones, started };
+}
+
+export interface ServerRequest {
+  /** e.g. `POST runs/create` */
+  request: string;
+  /** ms since mlrun's exec: sent, and how long until the answer's first bytes came back */
+  sent: number;
+  waited: number;
+}
+
+/**
+ * The HTTP requests one `mlrun -- true` makes to the server, from its writes and reads on the
+ * server's sockets: when each was sent and how long mlrun waited for its answer. strace slows
+ * mlrun's side, not the server's answer.
+ */
+export async function serverRequests(project: OverheadProject, serverUri: string): Promise<ServerRequest[]> {
+  const calls = await traced(mlrunBinary, ['--', 'true'], {
+    cwd: project.dir,
+    env: stageEnv(project, 'server', serverUri),
+    syscalls: ['connect', 'write', 'writev', 'read', 'close'],
+    strings: 80,
+  });
+  const port = `htons(${new URL(serverUri).port})`;
+  const serverSockets = new Set<string>();
+  const waiting = new Map<string, ServerRequest>();
+  const requests: ServerRequest[] = [];
+  for (const call of calls) {
+    const fd = /^\d+/.exec(call.args)?.[0] ?? '';
+    if (call.name === 'connect' && call.args.includes(port)) serverSockets.add(fd);
+    else if (call.name === 'close') serverSockets.delete(fd);
+    else if (!serverSockets.has(fd)) continue;
+    const line = /"(GET|POST|PUT|PATCH|DELETE) \/(?:api\/[\d.]+\/mlflow(?:-artifacts)?\/)?([^ ?"]*)/.exec(call.args);
+    if ((call.name === 'write' || call.name === 'writev') && line) {
+      const request = { request: `${line[1]} ${line[2]}`, sent: call.start, waited: NaN };
+      waiting.set(fd, request);
+      requests.push(request);
+    } else if (call.name === 'read' && call.args.includes('"HTTP/1.1 ') && waiting.has(fd)) {
+      waiting.get(fd)!.waited = call.end - waiting.get(fd)!.sent;
+      waiting.delete(fd);
+    }
+  }
+  return requests;
 }
 
 interface ProfileNode {
@@ -167,6 +203,7 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
     ...table(['command', 'time', 'what the difference is'], stepRows),
   ];
 
+  const started = new Map<string, string[]>();
   for (const store of ['embedded', 'server'] as const) {
     const traces: Awaited<ReturnType<typeof straceTimeline>>[] = [];
     for (let i = 0; i < (ctx.quick ? 1 : 3); i++) traces.push(await straceTimeline(project, store, ctx.serverUri));
@@ -178,14 +215,31 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
       previous = m.ms;
       return row;
     });
+    started.set(store, trace.started);
     body.push(
       '',
       `**Timeline of \`build/mlrun -- true\` (${store} store) under \`strace -f -ttt\`** (the run with the median total of ${traces.length}; strace slows syscalls, so read the shares, not the absolute times):`,
       '',
       ...table(['milestone', 'since exec', 'since previous'], rows),
+      '',
+      `Processes mlrun started, from exec to exit: ${trace.started.join(', ')}.`,
     );
   }
 
+  // The run with the median total wait of 3 (1 with --quick).
+  const requestRuns: ServerRequest[][] = [];
+  for (let i = 0; i < (ctx.quick ? 1 : 3); i++) requestRuns.push(await serverRequests(project, ctx.serverUri));
+  const waitedOf = (requests: ServerRequest[]) => requests.reduce((sum, r) => sum + r.waited, 0);
+  requestRuns.sort((a, b) => waitedOf(a) - waitedOf(b));
+  const requests = requestRuns[Math.floor(requestRuns.length / 2)]!;
+  body.push(
+    '',
+    `**Requests of \`build/mlrun -- true\` to the server** (from its writes and reads on the server's socket under strace; the run with the median total wait of ${requestRuns.length}):`,
+    '',
+    ...table(['request', 'sent (since exec)', 'waited for the answer'], requests.map((r) => [r.request, fmtMs(r.sent), fmtMs(r.waited)])),
+  );
+
+  const profileRows = new Map<string, { group: string; selfMs: number }[]>();
   for (const store of ['embedded', 'server'] as const) {
     const profiles: Awaited<ReturnType<typeof cpuProfile>>[] = [];
     for (let i = 0; i < (ctx.quick ? 1 : 3); i++) profiles.push(await cpuProfile(project, store, ctx.serverUri));
@@ -196,6 +250,7 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
       const first = stat(profiles.map((p) => p.rows.find((r) => r.group === group)?.firstMs ?? NaN).filter((v) => !Number.isNaN(v)));
       return { group, selfMs: self.median, firstMs: first.median };
     }).sort((a, b) => b.selfMs - a.selfMs);
+    profileRows.set(store, merged);
     const top = merged.slice(0, 16);
     const rest = merged.slice(16).reduce((sum, r) => sum + r.selfMs, 0);
     const profiled = stat(profiles.map((p) => p.profiledMs)).median;
@@ -210,5 +265,19 @@ export async function profileBenchmark(ctx: BenchContext, project: OverheadProje
       ]),
     );
   }
-  return { title: 'Start-up profile', body, targets: [] };
+  const sqliteMs = profileRows.get('embedded')!.find((r) => r.group === 'src/tracking/sqlite')?.selfMs ?? 0;
+  const largest = profileRows.get('embedded')!.filter((r) => !r.group.startsWith('(')).slice(0, 3).map((r) => `${r.group} ${fmtMs(r.selfMs)}`);
+  const waited = requests.reduce((sum, r) => sum + r.waited, 0);
+  const overlapping = requests.filter((r, i) => i > 0 && r.sent < requests[i - 1]!.sent + requests[i - 1]!.waited).length;
+  const heldBack = [
+    `**mlrun -- true adds ${fmtMs(med('build/mlrun -- true (embedded)') - med('node -e 0'))} over \`node -e 0\` on the embedded store.** ` +
+      `\`mlrun --version\` alone adds ${fmtMs(med('build/mlrun --version') - med('node -e 0'))} (the executable, its code cache, evaluating the bundle); ` +
+      `the stage's own work adds ${fmtMs(med('build/mlrun -- true (embedded)') - med('build/mlrun --version'))} more. It starts ${started.get('embedded')!.length} processes, ` +
+      `from exec to exit under strace: ${started.get('embedded')!.join(', ')}; and the CPU profile's largest parts are ${largest.join(', ')} (the start-up profile below).`,
+    `**Nested on the server, mlrun -- true takes ${fmtMs(med('build/mlrun -- true (server)') - med('build/mlrun -- true (embedded)'))} more than on the embedded store.** ` +
+      `It waits ${fmtMs(waited)} under strace for ${requests.length} answers, ${overlapping === 0 ? 'one after the other' : `${overlapping} of them asked for while another was pending`} (${requests.map((r) => `${r.request} ${fmtMs(r.waited)}`).join(', ')}), ` +
+      `where the embedded store's SQLite work is ${fmtMs(sqliteMs)} of CPU. The run must exist before the command starts (the command is given MLFLOW_RUN_ID), ` +
+      `its outcome is logged before its status, and MLflow's runs/update takes no tags: create, one log-batch and update are the fewest requests MLflow's REST API allows.`,
+  ];
+  return { title: 'Start-up profile', body, targets: [], heldBack };
 }

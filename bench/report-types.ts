@@ -16,6 +16,8 @@ export interface Section {
   /** markdown: what was measured and how, then the numbers */
   body: string[];
   targets: Target[];
+  /** markdown, one bullet each: where the time of this section's unmet targets goes, from its measurements */
+  heldBack?: string[];
 }
 
 export interface BenchContext {

@@ -101,6 +101,10 @@ export function writeReport(options: {
     '',
     `${targets.filter((t) => t.met === true).length} of ${targets.length} targets met.`,
   ];
+  const heldBack = sections.flatMap((section) => section.heldBack ?? []);
+  if (heldBack.length > 0) {
+    lines.push('', '## What holds the unmet targets back', '', 'Measured in this run; the sections below hold the profiles, timelines and traces.', '', ...heldBack.map((line) => `- ${line}`));
+  }
   if (options.failures.length > 0) {
     lines.push('', '## Benchmarks that failed to run', '', ...options.failures.map((f) => `- ${f}`));
   }
