@@ -15,7 +15,7 @@ import type { ArtifactFile } from './collect.ts';
 import type { Destination } from './destination.ts';
 import { ABORT_TIMEOUT_MS, partLayout } from './multipart.ts';
 import { readS3Settings, type S3Settings } from './s3-settings.ts';
-import type { Sender } from './upload.ts';
+import type { Sender } from './sender.ts';
 
 const MIB = 1024 * 1024;
 // boto3's TransferConfig defaults, which MLflow's uploads use: multipart from 8 MiB, in 8 MiB parts.

@@ -9,11 +9,9 @@ import { TrackingError } from '../tracking/errors.ts';
 import { artifactNameProblem, quoteName } from './artifact-name.ts';
 import type { ArtifactFile } from './collect.ts';
 import { artifactDestination, type Destination } from './destination.ts';
-import type { ArtifactHttp } from './http-client.ts';
-import { abortLeftovers, readMultipartSettings, uploadOverHttp } from './http-upload.ts';
-import { folderCopier } from './local-copy.ts';
 import { runPool } from './pool.ts';
 import type { UploadProgress } from './progress.ts';
+import { openSender } from './sender.ts';
 import { listUpload, type LeftoverUpload, type ListedUpload, type ListingPlace } from './upload-listing.ts';
 
 export interface UploadRequest {
@@ -57,16 +55,7 @@ export interface UploadResult {
 
 /** Files in flight to a server: a local mlflow server (one worker) takes no more per second beyond about this many. */
 const DEFAULT_CONCURRENCY = 6;
-/**
- * Copies in flight into a local folder: a small one is over before the next starts (local-copy.ts);
- * staged ones run on libuv's thread pool, which stays busy only with copies queued behind the
- * running ones (fewer left its threads idle between turns).
- */
-const LOCAL_CONCURRENCY = 16;
 const PARALLEL_STATS = 16;
-
-/** Resolves to the bytes stored. */
-type SendFile = (file: ArtifactFile, size: number, onBytes: (delta: number) => void) => Promise<number>;
 
 export async function uploadArtifacts(request: UploadRequest): Promise<UploadResult> {
   const { files } = request;
@@ -155,67 +144,6 @@ async function uploadThrough(
     result.pendingFailures.push(`${why}: ${plural(notStarted, 'more file')} not started`);
   }
   return result;
-}
-
-export interface Sender {
-  send: SendFile;
-  /** Files in flight at once; DEFAULT_CONCURRENCY unless the destination takes more. */
-  concurrency?: number;
-  problems: string[];
-  /** Aborts the multipart uploads an upload that was cut off left; one line per failure. */
-  abortCutOff: (leftovers: LeftoverUpload[]) => Promise<string[]>;
-  close: () => Promise<void>;
-}
-
-async function openSender(
-  destination: Exclude<Destination, { kind: 'unsupported' }>,
-  env: NodeJS.ProcessEnv,
-  signal: AbortSignal | undefined,
-  listed: ListedUpload | undefined,
-): Promise<Sender | { problem: string }> {
-  if (destination.kind === 'local') {
-    const copy = folderCopier(destination.dir);
-    // Sized at collection: a file that changed since is copied whole all the same.
-    return { send: (file, size) => copy(file, size).then(() => size), concurrency: LOCAL_CONCURRENCY, problems: [], abortCutOff: async () => [], close: async () => undefined };
-  }
-  if (destination.kind === 's3') {
-    try {
-      // Loaded only here: the AWS SDK is for runs whose artifacts live in S3.
-      const { s3Sender } = await import('./s3-upload.ts');
-      return await s3Sender(destination, env, signal);
-    } catch (error) {
-      return { problem: describeError(error) };
-    }
-  }
-  const { settings, problems } = readMultipartSettings(env);
-  let http: ArtifactHttp;
-  let close: () => void;
-  try {
-    // Loaded only here: an embedded-store run never needs the HTTP stack.
-    const [{ HttpClient }, { RestClient }, { putFile }] = await Promise.all([
-      import('../http/client.ts'),
-      import('../tracking/rest/client.ts'),
-      import('./file-put.ts'),
-    ]);
-    // One pool of connections for the JSON calls (multipart) and the files.
-    const client = new HttpClient(destination.serviceUri, env);
-    const rest = new RestClient(destination.serviceUri, env, client);
-    http = { post: (endpoint, body, postSignal) => rest.post(endpoint, body, postSignal), putFile: (put) => putFile(client, put) };
-    close = () => client.close();
-  } catch (error) {
-    return { problem: describeError(error) };
-  }
-  const { runPath } = destination;
-  return {
-    send: (file, size, onBytes) =>
-      uploadOverHttp({
-        http, runPath, multipart: settings, file, size, signal, onBytes,
-        onMultipartCreated: (uploadId) => listed?.addMultipart({ artifactPath: file.artifactPath, uploadId }),
-      }),
-    problems,
-    abortCutOff: (leftovers) => abortLeftovers(http, runPath, leftovers),
-    close: async () => close(),
-  };
 }
 
 /** Bytes of each file: as collected, else stat-ed (0 for a file that cannot be). */
