@@ -118,7 +118,7 @@ export async function pipelineBenchmark(ctx: BenchContext): Promise<Section> {
       return `**The ${STAGES}-stage pipeline takes ${ratio(tracked / base)} the untracked one's time (${store}).** Of its +${fmtMs(tracked - base)}, ` +
         `the launch takes ${fmtMs(p.launchStart)} before dvc starts and ${fmtMs(p.launchEnd)} after dvc ends (lineage, the summary, the close); ` +
         `each stage's mlrun ${fmtMs(p.before)} before its command and ${fmtMs(p.after)} after it, ${fmtMs(p.stages * (p.before + p.after))} over ${p.stages} stages: ` +
-        `a stage's own start-up and run, as in the per-stage overhead above (times under strace, section 2's breakdown).`;
+        `a stage's own start-up and run, as in the per-stage overhead above (section 2's breakdown, under strace; a stage's mlrun partly overlaps DVC's own work around the stage, so the parts add up to more than the added time).`;
     });
     return {
       title: '2. A whole pipeline',
