@@ -76,7 +76,7 @@ async function startedProcesses(project: OverheadProject, store: 'embedded' | 's
     });
 }
 
-export interface ServerRequest {
+interface ServerRequest {
   /** e.g. `POST runs/create` */
   request: string;
   /** ms since mlrun's exec: sent, and how long until the answer's first bytes came back */
@@ -89,7 +89,7 @@ export interface ServerRequest {
  * server's sockets: when each was sent and how long mlrun waited for its answer. strace slows
  * mlrun's side, not the server's answer.
  */
-export async function serverRequests(project: OverheadProject, serverUri: string): Promise<ServerRequest[]> {
+async function serverRequests(project: OverheadProject, serverUri: string): Promise<ServerRequest[]> {
   const calls = await traced(mlrunBinary, ['--', 'true'], {
     cwd: project.dir,
     env: stageEnv(project, 'server', serverUri),

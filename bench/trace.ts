@@ -19,7 +19,7 @@ export interface Call {
   result: string;
 }
 
-export interface TraceOptions extends Pick<RunOptions, 'cwd' | 'env'> {
+interface TraceOptions extends Pick<RunOptions, 'cwd' | 'env'> {
   /** strace's `-e trace=` list */
   syscalls: string[];
   /** how much of each string argument strace prints (its -s) */
