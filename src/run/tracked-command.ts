@@ -7,7 +7,7 @@ import { findProjectRoot } from '../settings/project-root.ts';
 import { UsageError } from '../settings/usage-error.ts';
 import { workingFolder } from '../settings/working-folder.ts';
 import { makePipes } from '../process/pipes.ts';
-import { signalExitCode } from '../process/exit-code.ts';
+import { signalExitCode, type CommandOutcome } from '../process/exit-code.ts';
 import { onceOnSignal, type ForwardedSignal } from '../process/signals.ts';
 import { runCommand, type CommandResult, type RunCommandOptions } from '../process/spawn.ts';
 import { describeError, Reporter } from '../report.ts';
@@ -182,7 +182,7 @@ export async function runTrackedCommand(argv: string[], options: RunOptions, pre
 }
 
 /** The command's outcome as the run's tags. */
-function outcomeTags(result: CommandResult): Tag[] {
+function outcomeTags(result: CommandOutcome): Tag[] {
   const tags: Tag[] = [{ key: 'mlrun.exit_code', value: String(result.exitCode) }];
   if (result.signal) tags.push({ key: 'mlrun.signal', value: result.signal });
   if (result.writeError) tags.push({ key: 'mlrun.output_error', value: `${result.writeError.stream}: ${result.writeError.code}` });
@@ -196,11 +196,7 @@ async function stopBeforeCommand(signal: ForwardedSignal, tracking: Tracking | u
     reporter.say(`${signal} before the command started: it was not run`);
     return exitCode;
   }
-  const tags = [
-    { key: 'mlrun.exit_code', value: String(exitCode) },
-    { key: 'mlrun.signal', value: signal },
-  ];
-  await finishTracking(tracking, { status: 'KILLED', tags }, reporter);
+  await finishTracking(tracking, { status: 'KILLED', tags: outcomeTags({ exitCode, signal }) }, reporter);
   reporter.say(`${signal} before the command started: it was not run, and run ${tracking.run.runId} is closed as KILLED`);
   return exitCode;
 }
